@@ -1,0 +1,13 @@
+/*
+ * read_file.h - read a whole file into memory, refusing what is not a regular file or too large.
+ */
+#ifndef FACEUP_CLI_READ_FILE_H
+#define FACEUP_CLI_READ_FILE_H
+
+#include <stddef.h>
+
+/* Returns 0 and a malloc'ed buffer in *data, or -1 with a message in err. */
+int cli_read_file(const char *path, long long max_bytes, unsigned char **data, size_t *size,
+                  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,198 @@
+/*
+ * faceup.h - decide how a face photo is turned, and hand it back upright.
+ *
+ * The whole public surface of libfaceup. One opaque handle carries the options, a workspace
+ * sized once, and the message of the last error:
+ *
+ *     faceup *h = faceup_create();
+ *     faceup_result *r = NULL;
+ *     if (faceup_detect(h, bytes, size, &r) == FACEUP_OK)
+ *         printf("%d %.3f\n", r->orientation, r->confidence);
+ *     else
+ *         fprintf(stderr, "%s\n", faceup_errmsg(h));
+ *     faceup_result_free(r);
+ *     faceup_destroy(h);
+ *
+ * Orientation convention: `orientation` is the clockwise angle (0, 90, 180 or 270) by which the
+ * upright picture was turned to give the image as displayed (after any EXIF Orientation tag is
+ * applied). FACEUP_UNDECIDED (-1) means faceup declines to decide: no face, or evidence too weak.
+ * Turning the displayed image counter-clockwise by `orientation` makes it upright.
+ *
+ * Thread safety: a handle may be used by one thread at a time. Different handles are fully
+ * independent and may be used concurrently from different threads (the embedded model weights
+ * are shared, read-only). faceup_version(), faceup_status_str() and the *_free() functions are
+ * safe from any thread. A server keeps one handle per worker thread.
+ *
+ * Errors: every function that can fail returns a faceup_status: 0 (FACEUP_OK) on success, a
+ * negative code on failure; faceup_errmsg(h) then says "function(): what went wrong". The library
+ * never prints, exits or aborts on bad input or on a failed allocation.
+ */
+#ifndef FACEUP_H
+#define FACEUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(FACEUP_STATIC_BUILD)
+#define FACEUP_API __attribute__((visibility("default")))
+#else
+#define FACEUP_API
+#endif
+
+/* Status codes: 0 is success, every error is negative. */
+typedef enum faceup_status {
+    FACEUP_OK = 0,
+    FACEUP_ERR_ARGUMENT = -1,    /* a NULL pointer, an unknown parameter or a value out of range */
+    FACEUP_ERR_NOMEM = -2,       /* an allocation failed */
+    FACEUP_ERR_FORMAT = -3,      /* not an image faceup reads (JPEG, PNG, WebP) */
+    FACEUP_ERR_DECODE = -4,      /* a known format, but damaged or truncated */
+    FACEUP_ERR_TOO_MANY_PIXELS = -5, /* width x height over FACEUP_PARAM_MAX_PIXELS (read from the header) */
+    FACEUP_ERR_TOO_MANY_BYTES = -6,  /* the encoded input is over FACEUP_PARAM_MAX_BYTES */
+    FACEUP_ERR_ENCODE = -7,      /* writing the output image failed */
+    FACEUP_ERR_INTERNAL = -8     /* a bug in faceup: please report it */
+} faceup_status;
+
+/* Integer and real options of a handle, set with faceup_set_param(). */
+typedef enum faceup_param {
+    FACEUP_PARAM_THREADS = 0,        /* threads used inside one call (default 1; results never depend on it) */
+    FACEUP_PARAM_MAX_PIXELS = 1,     /* largest width*height accepted (default 100,000,000) */
+    FACEUP_PARAM_MAX_BYTES = 2,      /* largest encoded input accepted in bytes (default 256 MiB) */
+    FACEUP_PARAM_MIN_CONFIDENCE = 3, /* faceup_fix: turn only when confidence >= this (default 0.5) */
+    FACEUP_PARAM_KEEP_METADATA = 4,  /* faceup_fix: 1 keeps EXIF/ICC/XMP/comments (default), 0 strips them */
+    FACEUP_PARAM_OUTPUT_FORMAT = 5,  /* faceup_fix: a faceup_format, or FACEUP_FORMAT_SAME (default) */
+    FACEUP_PARAM_FACE_THRESHOLD = 6  /* lowest detector score reported as a face (default 0.6) */
+} faceup_param;
+
+typedef enum faceup_format {
+    FACEUP_FORMAT_SAME = 0, /* as an output format: the input's own */
+    FACEUP_FORMAT_JPEG = 1,
+    FACEUP_FORMAT_PNG = 2,
+    FACEUP_FORMAT_WEBP = 3
+} faceup_format;
+
+/* Layout of raw pixels given to faceup_detect_pixels(): 8 bits per channel. */
+typedef enum faceup_pixel_format {
+    FACEUP_PIXEL_RGB = 0,
+    FACEUP_PIXEL_BGR = 1,
+    FACEUP_PIXEL_RGBA = 2,
+    FACEUP_PIXEL_BGRA = 3,
+    FACEUP_PIXEL_GRAY = 4
+} faceup_pixel_format;
+
+#define FACEUP_UNDECIDED (-1)
+
+/* One face. Coordinates are pixels of the image as displayed (EXIF applied, before any turn). */
+typedef struct faceup_face {
+    float x, y, w, h;        /* bounding box, top-left corner and size */
+    float score;             /* detector score in [0, 1] in the face's best turn */
+    float landmarks[5][2];   /* right eye, left eye, nose tip, right mouth corner, left mouth corner
+                                (the person's right and left), as (x, y) */
+    int orientation;         /* this face's own turn (0/90/180/270) or FACEUP_UNDECIDED */
+    float confidence;        /* this face's own confidence in [0, 1] */
+    float roll;              /* residual roll in degrees of the eye line once the face is upright
+                                (in its own best turn); positive is clockwise */
+    float turn_scores[4];    /* the evidence: its detector score if the image was turned by 0, 90,
+                                180, 270 degrees (0 where it was not found in that turn) */
+} faceup_face;
+
+/* What faceup_detect() decided. Allocated by faceup; free it with faceup_result_free(). Fields may
+ * be added at the end in later versions; callers never allocate this struct themselves. */
+typedef struct faceup_result {
+    int orientation;          /* 0/90/180/270, or FACEUP_UNDECIDED */
+    float confidence;         /* probability in [0, 1] that `orientation` is right; 0 when undecided.
+                                 See README "What confidence means". */
+    int exif_orientation;     /* the EXIF Orientation tag found (1..8), 0 when absent */
+    int width, height;        /* the image as displayed (EXIF applied) */
+    int faces_disagree;       /* 1 when decided faces point different ways (weighted majority kept) */
+    int n_faces;
+    faceup_face *faces;       /* n_faces entries, most confident first */
+} faceup_result;
+
+/* What faceup_fix() produced. Free with faceup_fixed_free(). */
+typedef enum faceup_fix_path {
+    FACEUP_FIX_UNCHANGED = 0, /* nothing to do: `data` holds the input, byte for byte */
+    FACEUP_FIX_LOSSLESS = 1,  /* JPEG turned in the DCT domain, or PNG/WebP-lossless re-encoded */
+    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded (JPEG with the source's quantisation
+                                 tables when its size is not a whole number of MCUs; lossy WebP at
+                                 its source quality) */
+} faceup_fix_path;
+
+typedef struct faceup_fixed {
+    unsigned char *data;     /* the upright encoded image; owned by this struct */
+    size_t size;
+    faceup_format format;    /* format of `data` */
+    faceup_result *result;   /* the decision, as faceup_detect() gives it; owned by this struct */
+    int rotated;             /* clockwise turn applied to the displayed image: 0/90/180/270 */
+    int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
+    faceup_fix_path path;
+} faceup_fixed;
+
+/* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */
+FACEUP_API const char *faceup_version(void);
+
+/* A short English name of a status code. Thread-safe; the string is static. */
+FACEUP_API const char *faceup_status_str(int status);
+
+/* Create a handle with default options. Returns NULL only when memory is exhausted. */
+FACEUP_API faceup *faceup_create(void);
+
+/* Destroy a handle and everything it owns. faceup_destroy(NULL) does nothing. */
+FACEUP_API void faceup_destroy(faceup *h);
+
+/* Set or read an option. Returns FACEUP_OK, or FACEUP_ERR_ARGUMENT for an unknown parameter or a
+ * value out of range (the option then keeps its old value). */
+FACEUP_API int faceup_set_param(faceup *h, faceup_param param, double value);
+FACEUP_API double faceup_get_param(const faceup *h, faceup_param param);
+
+/* The message of the last error on this handle ("" after a success). Owned by the handle, valid
+ * until the next call on it. */
+FACEUP_API const char *faceup_errmsg(const faceup *h);
+
+/* Decide the orientation of an encoded image (JPEG, PNG or WebP) held in memory. On success,
+ * *result points to a new faceup_result the caller frees with faceup_result_free(); on failure
+ * *result is NULL. */
+FACEUP_API int faceup_detect(faceup *h, const void *data, size_t size, faceup_result **result);
+
+/* The same on raw pixels: `stride` is the number of bytes between rows (0 means tightly packed).
+ * There is no EXIF here: exif_orientation is 0. */
+FACEUP_API int faceup_detect_pixels(faceup *h, const uint8_t *pixels, int width, int height,
+                                    int stride, faceup_pixel_format format,
+                                    faceup_result **result);
+
+/* Free a result. faceup_result_free(NULL) does nothing. */
+FACEUP_API void faceup_result_free(faceup_result *result);
+
+/* Render a result as one JSON object on one line, the contract of `faceup detect --json`:
+ *   {"file": "...", "orientation": 0|90|180|270|null, "confidence": 0..1,
+ *    "exif_orientation": 1..8|null, "width": W, "height": H, "faces_disagree": false,
+ *    "faces": [{"box": [x, y, w, h], "score": s, "landmarks": [[x, y] x5], "orientation": ...,
+ *               "confidence": c, "roll": degrees, "turn_scores": [s0, s90, s180, s270]}],
+ *    "error": null}
+ * `file` may be NULL (the key is then left out). With result == NULL it renders the object of an
+ * input that failed: orientation null, confidence 0, no faces, "error": error. Returns a
+ * malloc'ed NUL-terminated string the caller frees with free(), or NULL when out of memory. */
+FACEUP_API char *faceup_result_json(const faceup_result *result, const char *file,
+                                    const char *error);
+
+/* Hand an encoded image back upright. On success *fixed holds the output (free it with
+ * faceup_fixed_free()); nothing is turned when the decision is undecided or its confidence is
+ * under FACEUP_PARAM_MIN_CONFIDENCE. The input is never modified. */
+FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed);
+
+/* Free a fix output. faceup_fixed_free(NULL) does nothing. */
+FACEUP_API void faceup_fixed_free(faceup_fixed *fixed);
+
+/* The embedded detector: its name (for example "face_detection_yunet_2023mar.onnx") and the
+ * SHA-256 of the file its weights were converted from, as 64 lowercase hex digits. Static. */
+FACEUP_API const char *faceup_model_name(void);
+FACEUP_API const char *faceup_model_sha256(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FACEUP_H */

@@ -1,0 +1,244 @@
+/*
+ * orientation.c - deciding how an image is turned, from YuNet's scores in four turns.
+ *
+ * Why not "the turn with the best score": YuNet also fires on turned faces (0.87 upside down for a
+ * face that scores 0.94 upright) and its landmarks always come out eyes-above-mouth, so the
+ * evidence is the *difference* between turns, and it is often small. So:
+ *
+ *  1. The image is scaled to a working size and run in each of the four turns, on a black canvas
+ *     half again as large: a face that fills the frame is out of YuNet's training distribution
+ *     and fools it; with a border it becomes a face in a scene (on the UTKFace crops the border
+ *     took the share decided right from 83% to 100%).
+ *  2. Detections of all turns are mapped back to the displayed image and grouped into faces, so
+ *     each face has a score per turn (0 where it was not found).
+ *  3. Each face votes for its best turn with the margin over its second-best turn. Votes add up
+ *     per turn; the image's margin is the best total minus the runner-up.
+ *  4. Confidence maps that margin to a probability (a logistic fitted on faces-train, see
+ *     tools/fit_confidence.py); under FU_MIN_DECIDE the answer is undecided.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orientation.h"
+
+#define FU_WORK_SIDE 640      /* longest side of the working image */
+#define FU_BORDER 1.5f        /* canvas size relative to the image */
+#define FU_DET_THRESHOLD 0.3f /* lowest score that counts as evidence */
+#define FU_GROUP_IOU 0.4f     /* detections of different turns this close are the same face */
+#define FU_MAX_DET 64         /* detections kept per turn */
+#define FU_MAX_FACES 128
+
+/* Calibration of confidence = 1 / (1 + exp(-(A * margin + B))); see tools/fit_confidence.py. */
+#define FU_CONF_A 40.0f
+#define FU_CONF_B (-2.0f)
+#define FU_MIN_DECIDE 0.5f    /* below this confidence the answer is undecided */
+
+typedef struct face_group {
+    float s[4];       /* best score in each turn */
+    fu_box det[4];    /* that detection, in the coordinates of the turned working image */
+    fu_box where;     /* where it is in working-image coordinates (from its best detection) */
+    int best;
+    float margin;
+} face_group;
+
+/* Map point (x, y) of a frame w x h turned clockwise by `deg` into the turned frame. */
+static void turn_point(int deg, float w, float h, float x, float y, float *ox, float *oy)
+{
+    switch (deg) {
+    case 90: *ox = h - y; *oy = x; break;
+    case 180: *ox = w - x; *oy = h - y; break;
+    case 270: *ox = y; *oy = w - x; break;
+    default: *ox = x; *oy = y; break;
+    }
+}
+
+/* A box and its landmarks from frame w x h turned clockwise by `deg`. */
+static fu_box turn_box(int deg, float w, float h, const fu_box *b)
+{
+    fu_box r = *b;
+    float x0, y0, x1, y1;
+    turn_point(deg, w, h, b->x, b->y, &x0, &y0);
+    turn_point(deg, w, h, b->x + b->w, b->y + b->h, &x1, &y1);
+    r.x = fminf(x0, x1);
+    r.y = fminf(y0, y1);
+    r.w = fabsf(x1 - x0);
+    r.h = fabsf(y1 - y0);
+    for (int k = 0; k < 5; k++)
+        turn_point(deg, w, h, b->lm[2 * k], b->lm[2 * k + 1], &r.lm[2 * k], &r.lm[2 * k + 1]);
+    return r;
+}
+
+static void add_detection(face_group *g, int *ng, int turn, const fu_box *in_turn, const fu_box *in_work)
+{
+    int best = -1;
+    float best_iou = FU_GROUP_IOU;
+    for (int i = 0; i < *ng; i++) {
+        float iou = fu_box_iou(&g[i].where, in_work);
+        if (iou >= best_iou) {
+            best_iou = iou;
+            best = i;
+        }
+    }
+    if (best < 0) {
+        if (*ng >= FU_MAX_FACES)
+            return;
+        best = (*ng)++;
+        memset(&g[best], 0, sizeof g[best]);
+        g[best].where = *in_work;
+    }
+    face_group *f = &g[best];
+    if (in_turn->score > f->s[turn]) {
+        f->s[turn] = in_turn->score;
+        f->det[turn] = *in_turn;
+        float top = 0.f;
+        for (int k = 0; k < 4; k++)
+            top = fmaxf(top, f->s[k]);
+        if (in_turn->score >= top)
+            f->where = *in_work;
+    }
+}
+
+static void score_group(face_group *f)
+{
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (f->s[k] > f->s[best])
+            best = k;
+    float second = 0.f;
+    for (int k = 0; k < 4; k++)
+        if (k != best)
+            second = fmaxf(second, f->s[k]);
+    f->best = best;
+    f->margin = f->s[best] - second;
+}
+
+static float confidence_of(float margin)
+{
+    return 1.f / (1.f + expf(-(FU_CONF_A * margin + FU_CONF_B)));
+}
+
+static int by_evidence_desc(const void *pa, const void *pb)
+{
+    const face_group *a = pa, *b = pb;
+    float ea = a->s[a->best] * a->margin, eb = b->s[b->best] * b->margin;
+    return ea < eb ? 1 : ea > eb ? -1 : 0;
+}
+
+/* Fill one reported face from its group, in displayed-image coordinates (scale = displayed/work). */
+static void report_face(const face_group *f, int ww, int wh, float scale, faceup_face *out)
+{
+    const fu_box *d = &f->det[f->best];
+    int deg = 90 * f->best;
+    /* the turned image of turn k is the working image turned counter-clockwise by 90k, so its
+     * frame is w x h when k is even and h x w when odd; turning it clockwise by 90k returns */
+    float tw = (f->best & 1) ? (float)wh : (float)ww, th = (f->best & 1) ? (float)ww : (float)wh;
+    fu_box b = turn_box(deg, tw, th, d);
+    out->x = b.x * scale;
+    out->y = b.y * scale;
+    out->w = b.w * scale;
+    out->h = b.h * scale;
+    out->score = f->s[f->best];
+    for (int k = 0; k < 5; k++) {
+        out->landmarks[k][0] = b.lm[2 * k] * scale;
+        out->landmarks[k][1] = b.lm[2 * k + 1] * scale;
+    }
+    memcpy(out->turn_scores, f->s, sizeof f->s);
+    out->confidence = confidence_of(f->margin);
+    out->orientation = out->confidence >= FU_MIN_DECIDE ? deg : FACEUP_UNDECIDED;
+    /* roll from the eye line while the face is upright (in its best turn) */
+    float dx = d->lm[2] - d->lm[0], dy = d->lm[3] - d->lm[1];
+    out->roll = atan2f(dy, dx) * (180.f / 3.14159265f);
+}
+
+int fu_orientation_decide(fu_detector *det, const fu_image *displayed, float face_threshold,
+                          faceup_result **result)
+{
+    *result = NULL;
+    fu_image work = {0}, turned = {0};
+    face_group *groups = calloc(FU_MAX_FACES, sizeof *groups);
+    fu_box *boxes = malloc(FU_MAX_DET * sizeof *boxes);
+    faceup_result *r = calloc(1, sizeof *r);
+    int rc = FACEUP_ERR_NOMEM, ng = 0;
+    if (!groups || !boxes || !r)
+        goto fail;
+
+    int longest = displayed->w > displayed->h ? displayed->w : displayed->h;
+    float scale = 1.f;
+    const fu_image *src = displayed;
+    if (longest > FU_WORK_SIDE) {
+        scale = (float)longest / FU_WORK_SIDE;
+        int w = (int)lroundf(displayed->w / scale), h = (int)lroundf(displayed->h / scale);
+        if ((rc = fu_image_resize(displayed, w < 1 ? 1 : w, h < 1 ? 1 : h, &work)) != FACEUP_OK)
+            goto fail;
+        scale = (float)displayed->w / work.w;
+        src = &work;
+    }
+
+    for (int k = 0; k < 4; k++) {
+        const fu_image *img = src;
+        if (k > 0) {
+            fu_image_free(&turned);
+            if ((rc = fu_image_rotate(src, 360 - 90 * k, &turned)) != FACEUP_OK)
+                goto fail;
+            img = &turned;
+        }
+        int n = fu_detector_run(det, img, FU_BORDER, FU_DET_THRESHOLD, boxes, FU_MAX_DET);
+        if (n < 0) {
+            rc = n;
+            goto fail;
+        }
+        for (int i = 0; i < n; i++) {
+            fu_box in_work = turn_box(90 * k, (float)img->w, (float)img->h, &boxes[i]);
+            add_detection(groups, &ng, k, &boxes[i], &in_work);
+        }
+    }
+
+    float votes[4] = {0};
+    int n_faces = 0;
+    for (int i = 0; i < ng; i++) {
+        score_group(&groups[i]);
+        if (groups[i].s[groups[i].best] < face_threshold)
+            continue;
+        votes[groups[i].best] += groups[i].margin;
+        groups[n_faces++] = groups[i];
+    }
+    qsort(groups, (size_t)n_faces, sizeof *groups, by_evidence_desc);
+
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (votes[k] > votes[best])
+            best = k;
+    float runner_up = 0.f;
+    for (int k = 0; k < 4; k++)
+        if (k != best)
+            runner_up = fmaxf(runner_up, votes[k]);
+    float conf = n_faces ? confidence_of(votes[best] - runner_up) : 0.f;
+
+    r->width = displayed->w;
+    r->height = displayed->h;
+    r->orientation = n_faces && conf >= FU_MIN_DECIDE ? 90 * best : FACEUP_UNDECIDED;
+    r->confidence = r->orientation == FACEUP_UNDECIDED ? 0.f : conf;
+    if (n_faces) {
+        r->faces = calloc((size_t)n_faces, sizeof *r->faces);
+        if (!r->faces)
+            goto fail;
+    }
+    r->n_faces = n_faces;
+    for (int i = 0; i < n_faces; i++) {
+        report_face(&groups[i], src->w, src->h, scale, &r->faces[i]);
+        if (r->faces[i].orientation != FACEUP_UNDECIDED && r->orientation != FACEUP_UNDECIDED
+            && r->faces[i].orientation != r->orientation)
+            r->faces_disagree = 1;
+    }
+    *result = r;
+    r = NULL;
+    rc = FACEUP_OK;
+fail:
+    faceup_result_free(r);
+    fu_image_free(&work);
+    fu_image_free(&turned);
+    free(groups);
+    free(boxes);
+    return rc;
+}

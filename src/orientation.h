@@ -1,0 +1,17 @@
+/*
+ * orientation.h - the orientation decision (internal).
+ */
+#ifndef FU_ORIENTATION_H
+#define FU_ORIENTATION_H
+
+#include "detector.h"
+#include "faceup.h"
+#include "image.h"
+
+/* Decide how `displayed` is turned. Fills a new result (faces in `displayed` coordinates) that the
+ * caller frees with faceup_result_free(). face_threshold: lowest best-turn score reported as a
+ * face. Returns a faceup_status. */
+int fu_orientation_decide(fu_detector *det, const fu_image *displayed, float face_threshold,
+                          faceup_result **result);
+
+#endif
