@@ -1,0 +1,30 @@
+/*
+ * exif_patch.h - reset the EXIF Orientation tag in place (internal).
+ *
+ * Once faceup_fix has turned the stored pixels, the Orientation tag must say 1, or a viewer would
+ * turn the picture a second time; and when width and height were exchanged, so must be the
+ * PixelXDimension and PixelYDimension tags. Rebuilding the EXIF block with a library would
+ * rewrite every other field too (offsets, maker notes, padding), so these few values are
+ * overwritten where they stand and every other byte of the block stays as it was.
+ */
+#ifndef FU_EXIF_PATCH_H
+#define FU_EXIF_PATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FU_EXIF_MALFORMED (-1)
+
+/* Patch a TIFF-structured EXIF block ("Exif\0\0" prefix allowed) in place: the Orientation of
+ * IFD 0 becomes 1 when `reset_orientation`; PixelXDimension and PixelYDimension of the Exif IFD
+ * are exchanged when `swap_dims` (only when both are present). The thumbnail's IFD 1 is left
+ * alone: it describes the thumbnail, which is not turned.
+ *
+ * Returns 0 (also when a tag is absent: nothing to patch) and, when `orientation` is not NULL,
+ * the Orientation value found before patching (0 when absent); FU_EXIF_MALFORMED, with the block
+ * untouched, when the TIFF header or an IFD it needs runs outside the block. Never reads or writes
+ * outside [exif, exif + size). */
+int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_dims,
+                  int *orientation);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * fix.h - the parts of faceup_fix(): the plan, the output buffer, one fixer per format (internal).
+ *
+ * fix.c decides what to do (the detector's turn folded with the EXIF Orientation into one fu_d4)
+ * and hands a fu_fix_plan to the fixer of the input's format:
+ *   fix_jpeg.c   DCT-domain turn, or a re-encode with the source's own tables when the turn
+ *                would otherwise have to drop partial edge blocks;
+ *   fix_png.c    pixels turned at their own bit depth, chunks copied around the new IDAT;
+ *   fix_webp.c   lossless re-encoded lossless, lossy at the source's estimated quality.
+ * Each one copies the metadata it can keep byte for byte and patches the EXIF block in place.
+ */
+#ifndef FU_FIX_H
+#define FU_FIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "d4.h"
+#include "faceup.h"
+#include "image.h"
+
+/* A growing byte buffer; p is malloc'ed and becomes faceup_fixed.data. */
+typedef struct fu_buf {
+    uint8_t *p;
+    size_t n, cap;
+} fu_buf;
+
+/* Append n bytes. FACEUP_OK, or FACEUP_ERR_NOMEM (the buffer then keeps what it had). */
+int fu_buf_put(fu_buf *b, const void *data, size_t n);
+void fu_buf_free(fu_buf *b);
+
+typedef struct fu_fix_plan {
+    fu_d4 t;               /* applied to the stored pixels */
+    int reset_orientation; /* write EXIF Orientation = 1 (the turn in it is part of t) */
+    int exif_orientation;  /* what the probe found, 0..8: a block that holds one (> 1) but cannot
+                              be patched is an error, never a picture turned twice */
+    int keep_metadata;     /* 0: drop EXIF, ICC, XMP, comments and text */
+    long long max_pixels;
+} fu_fix_plan;
+
+/* The fixers. The input has been probed as the fixer's format; on success *out holds a new
+ * image and *path says how it was made. On failure: a faceup_status and a message in err. */
+int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN]);
+int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+               faceup_fix_path *path, char err[FU_ERRLEN]);
+int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN]);
+
+/* Decode, apply plan->t, and encode in another format (the EXIF, ICC and XMP blocks of the
+ * source go along when plan->keep_metadata). Always FACEUP_FIX_REENCODED. */
+int fu_fix_convert(const uint8_t *data, size_t size, const fu_fix_plan *plan,
+                   faceup_format target, fu_buf *out, char err[FU_ERRLEN]);
+
+/* Patch the EXIF block(s) of an encoded image in place (see fu_exif_patch), leaving every other
+ * byte as it is; the PNG one also rewrites the CRC of the eXIf chunk it patched. Returns 0, or
+ * FU_EXIF_MALFORMED when the container is damaged before its end or a block that had to change
+ * could not be read. *found is the Orientation value the first block held (0: none). */
+int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
+int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
+int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
+
+/* faceup_fix() without the detector: apply a counter-clockwise turn of the displayed image
+ * (0/90/180/270, folded with the EXIF Orientation the probe found), or, when rotate_ccw < 0,
+ * leave the orientation as it is. Fills every field of *out but `result`. The handle supplies
+ * the options and receives the error message. */
+int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
+                 int rotate_ccw, faceup_fixed *out);
+
+#endif
