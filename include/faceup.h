@@ -43,6 +43,9 @@ extern "C" {
 #define FACEUP_API
 #endif
 
+/* The handle: options, a workspace sized once and reused, and the last error message. */
+typedef struct faceup faceup;
+
 /* Status codes: 0 is success, every error is negative. */
 typedef enum faceup_status {
     FACEUP_OK = 0,

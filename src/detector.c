@@ -125,6 +125,11 @@ static int decode(const fu_yunet *net, float threshold, float ox, float oy, fu_b
     return n;
 }
 
+const fu_kernels *fu_detector_kernels(const fu_detector *d)
+{
+    return d->kernels;
+}
+
 float fu_box_iou(const fu_box *a, const fu_box *b)
 {
     float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);

@@ -28,6 +28,9 @@ void fu_detector_destroy(fu_detector *d);
 int fu_detector_run(fu_detector *d, const fu_image *img, float border, float threshold,
                     fu_box *out, int max);
 
+/* The kernels this detector runs on (chosen for the CPU). */
+const fu_kernels *fu_detector_kernels(const fu_detector *d);
+
 /* Intersection over union of two boxes. */
 float fu_box_iou(const fu_box *a, const fu_box *b);
 

@@ -83,6 +83,7 @@ void faceup_destroy(faceup *h)
     if (!h)
         return;
     fu_detector_destroy(h->det);
+    fu_orient_net_destroy(h->cls);
     free(h);
 }
 
@@ -170,7 +171,9 @@ int fu_detect_image(faceup *h, const fu_image *displayed, int exif_orientation,
 {
     if (!h->det && !(h->det = fu_detector_create(h->threads)))
         return fu_fail(h, FACEUP_ERR_NOMEM, "faceup_detect", "cannot create the detector");
-    int rc = fu_orientation_decide(h->det, displayed, (float)h->face_threshold, result);
+    if (!h->cls && !(h->cls = fu_orient_net_create()))
+        return fu_fail(h, FACEUP_ERR_NOMEM, "faceup_detect", "cannot create the classifier");
+    int rc = fu_orientation_decide(h->det, h->cls, displayed, (float)h->face_threshold, result);
     if (rc != FACEUP_OK)
         return fu_fail(h, rc, "faceup_detect", "%s", faceup_status_str(rc));
     (*result)->exif_orientation = exif_orientation;

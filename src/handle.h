@@ -11,6 +11,7 @@
 #include "image.h"
 
 struct fu_detector;
+struct fu_orient_net;
 
 struct faceup {
     /* options (faceup_set_param) */
@@ -24,6 +25,7 @@ struct faceup {
 
     char errmsg[FU_ERRLEN];
     struct fu_detector *det;   /* network workspace + thread pool, created lazily */
+    struct fu_orient_net *cls; /* the orientation classifier's workspace, created lazily */
 };
 
 /* Record "func(): message" as the handle's last error and return `status`. */

@@ -1,20 +1,20 @@
 /*
- * orientation.c - deciding how an image is turned, from YuNet's scores in four turns.
+ * orientation.c - deciding how an image is turned: find the faces, ask each which way it points.
  *
- * Why not "the turn with the best score": YuNet also fires on turned faces (0.87 upside down for a
- * face that scores 0.94 upright) and its landmarks always come out eyes-above-mouth, so the
- * evidence is the *difference* between turns, and it is often small. So:
+ * Why not "the turn with the best detector score": YuNet also fires on turned faces (0.87 upside
+ * down for a face that scores 0.94 upright) and its landmarks always come out eyes-above-mouth, so
+ * on our dev set the score difference between turns was under 0.05 for many faces, and on small
+ * centred crops it pointed the wrong way for 4% of them. So the detector only *finds* faces, and a
+ * classifier of our own (orient_net.c) says how each one is turned:
  *
- *  1. The image is scaled to a working size and run in each of the four turns, on a black canvas
- *     half again as large: a face that fills the frame is out of YuNet's training distribution
- *     and fools it; with a border it becomes a face in a scene (on the UTKFace crops the border
- *     took the share decided right from 83% to 100%).
- *  2. Detections of all turns are mapped back to the displayed image and grouped into faces, so
- *     each face has a score per turn (0 where it was not found).
- *  3. Each face votes for its best turn with the margin over its second-best turn. Votes add up
- *     per turn; the image's margin is the best total minus the runner-up.
- *  4. Confidence maps that margin to a probability (a logistic fitted on faces-train, see
- *     tools/fit_confidence.py); under FU_MIN_DECIDE the answer is undecided.
+ *  1. The image is scaled to a working size and run through YuNet in each of the four turns, on a
+ *     black canvas half again as large: a face that fills the frame is out of YuNet's training
+ *     distribution and is missed or mis-scored; with a border it is a face in a scene again.
+ *  2. Detections of all turns are mapped back to the working image and grouped into faces.
+ *  3. Each face's crop is classified: P(turned 0/90/180/270), P(not a face).
+ *  4. The faces' log-probabilities add up, each weighted by the probability that it is a face
+ *     at all; the normalised result is the image's posterior over the four turns. Its top value is
+ *     the confidence; under FU_MIN_DECIDE the answer is undecided.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,22 +24,21 @@
 
 #define FU_WORK_SIDE 640      /* longest side of the working image */
 #define FU_BORDER 1.5f        /* canvas size relative to the image */
-#define FU_DET_THRESHOLD 0.3f /* lowest score that counts as evidence */
+#define FU_DET_THRESHOLD 0.5f /* lowest detector score worth a look by the classifier */
 #define FU_GROUP_IOU 0.4f     /* detections of different turns this close are the same face */
 #define FU_MAX_DET 64         /* detections kept per turn */
-#define FU_MAX_FACES 128
-
-/* Calibration of confidence = 1 / (1 + exp(-(A * margin + B))); see tools/fit_confidence.py. */
-#define FU_CONF_A 40.0f
-#define FU_CONF_B (-2.0f)
+#define FU_MAX_FACES 128      /* faces grouped */
+#define FU_MAX_CLASSIFIED 16  /* faces classified, the highest-scoring first */
 #define FU_MIN_DECIDE 0.5f    /* below this confidence the answer is undecided */
+#define FU_FACE_MIN 0.5f      /* P(face) under which a detection is not reported as a face */
 
 typedef struct face_group {
-    float s[4];       /* best score in each turn */
+    float s[4];       /* best detector score in each turn */
     fu_box det[4];    /* that detection, in the coordinates of the turned working image */
     fu_box where;     /* where it is in working-image coordinates (from its best detection) */
-    int best;
-    float margin;
+    float top;        /* best of s[] */
+    float prob[FU_ORIENT_CLASSES]; /* the classifier's answer; prob[4] = not a face */
+    int classified;
 } face_group;
 
 /* Map point (x, y) of a frame w x h turned clockwise by `deg` into the turned frame. */
@@ -91,68 +90,59 @@ static void add_detection(face_group *g, int *ng, int turn, const fu_box *in_tur
     if (in_turn->score > f->s[turn]) {
         f->s[turn] = in_turn->score;
         f->det[turn] = *in_turn;
-        float top = 0.f;
-        for (int k = 0; k < 4; k++)
-            top = fmaxf(top, f->s[k]);
-        if (in_turn->score >= top)
+        if (in_turn->score > f->top) {
+            f->top = in_turn->score;
             f->where = *in_work;
+        }
     }
 }
 
-static void score_group(face_group *f)
+static int by_top_desc(const void *pa, const void *pb)
+{
+    const face_group *a = pa, *b = pb;
+    return a->top < b->top ? 1 : a->top > b->top ? -1 : 0;
+}
+
+static int argmax4(const float *p)
 {
     int best = 0;
     for (int k = 1; k < 4; k++)
-        if (f->s[k] > f->s[best])
+        if (p[k] > p[best])
             best = k;
-    float second = 0.f;
-    for (int k = 0; k < 4; k++)
-        if (k != best)
-            second = fmaxf(second, f->s[k]);
-    f->best = best;
-    f->margin = f->s[best] - second;
-}
-
-static float confidence_of(float margin)
-{
-    return 1.f / (1.f + expf(-(FU_CONF_A * margin + FU_CONF_B)));
-}
-
-static int by_evidence_desc(const void *pa, const void *pb)
-{
-    const face_group *a = pa, *b = pb;
-    float ea = a->s[a->best] * a->margin, eb = b->s[b->best] * b->margin;
-    return ea < eb ? 1 : ea > eb ? -1 : 0;
+    return best;
 }
 
 /* Fill one reported face from its group, in displayed-image coordinates (scale = displayed/work). */
 static void report_face(const face_group *f, int ww, int wh, float scale, faceup_face *out)
 {
-    const fu_box *d = &f->det[f->best];
-    int deg = 90 * f->best;
-    /* the turned image of turn k is the working image turned counter-clockwise by 90k, so its
-     * frame is w x h when k is even and h x w when odd; turning it clockwise by 90k returns */
-    float tw = (f->best & 1) ? (float)wh : (float)ww, th = (f->best & 1) ? (float)ww : (float)wh;
-    fu_box b = turn_box(deg, tw, th, d);
+    float p_face = 1.f - f->prob[4];
+    int turn = argmax4(f->prob);
+    /* landmarks are best where the face was upright: that turn's detection if it was found there */
+    int from = f->s[turn] > 0.f ? turn : argmax4(f->s);
+    const fu_box *d = &f->det[from];
+    /* the turned image of turn k is the working image turned counter-clockwise by 90k: its frame
+     * is w x h when k is even and h x w when odd; turning it clockwise by 90k returns */
+    float tw = (from & 1) ? (float)wh : (float)ww, th = (from & 1) ? (float)ww : (float)wh;
+    fu_box b = turn_box(90 * from, tw, th, d);
     out->x = b.x * scale;
     out->y = b.y * scale;
     out->w = b.w * scale;
     out->h = b.h * scale;
-    out->score = f->s[f->best];
+    out->score = f->top;
     for (int k = 0; k < 5; k++) {
         out->landmarks[k][0] = b.lm[2 * k] * scale;
         out->landmarks[k][1] = b.lm[2 * k + 1] * scale;
     }
     memcpy(out->turn_scores, f->s, sizeof f->s);
-    out->confidence = confidence_of(f->margin);
-    out->orientation = out->confidence >= FU_MIN_DECIDE ? deg : FACEUP_UNDECIDED;
-    /* roll from the eye line while the face is upright (in its best turn) */
+    out->confidence = f->prob[turn];   /* P(a face, turned this way) */
+    out->orientation = out->confidence >= FU_MIN_DECIDE ? 90 * turn : FACEUP_UNDECIDED;
+    /* roll from the eye line in the frame where the face was upright (or nearly) */
     float dx = d->lm[2] - d->lm[0], dy = d->lm[3] - d->lm[1];
     out->roll = atan2f(dy, dx) * (180.f / 3.14159265f);
 }
 
-int fu_orientation_decide(fu_detector *det, const fu_image *displayed, float face_threshold,
-                          faceup_result **result)
+int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *displayed,
+                          float face_threshold, faceup_result **result)
 {
     *result = NULL;
     fu_image work = {0}, turned = {0};
@@ -193,27 +183,34 @@ int fu_orientation_decide(fu_detector *det, const fu_image *displayed, float fac
             add_detection(groups, &ng, k, &boxes[i], &in_work);
         }
     }
+    qsort(groups, (size_t)ng, sizeof *groups, by_top_desc);
 
-    float votes[4] = {0};
+    /* each face's log-probabilities, weighted by how sure we are that it is a face */
+    double logp[4] = {0}, evidence = 0;
     int n_faces = 0;
-    for (int i = 0; i < ng; i++) {
-        score_group(&groups[i]);
-        if (groups[i].s[groups[i].best] < face_threshold)
-            continue;
-        votes[groups[i].best] += groups[i].margin;
-        groups[n_faces++] = groups[i];
+    for (int i = 0; i < ng && i < FU_MAX_CLASSIFIED; i++) {
+        face_group *g = &groups[i];
+        const fu_box *b = &g->where;
+        if ((rc = fu_orient_net_classify(cls, fu_detector_kernels(det), src, b->x, b->y, b->w,
+                                         b->h, g->prob)) != FACEUP_OK)
+            goto fail;
+        g->classified = 1;
+        double p_face = 1.0 - g->prob[4];
+        double norm = g->prob[0] + g->prob[1] + g->prob[2] + g->prob[3];
+        for (int k = 0; k < 4; k++)
+            logp[k] += p_face * log((g->prob[k] + 1e-6) / (norm + 4e-6));
+        evidence += p_face;
+        if (g->top >= face_threshold && p_face >= FU_FACE_MIN)
+            groups[n_faces++] = *g;
     }
-    qsort(groups, (size_t)n_faces, sizeof *groups, by_evidence_desc);
-
     int best = 0;
     for (int k = 1; k < 4; k++)
-        if (votes[k] > votes[best])
+        if (logp[k] > logp[best])
             best = k;
-    float runner_up = 0.f;
+    double z = 0;
     for (int k = 0; k < 4; k++)
-        if (k != best)
-            runner_up = fmaxf(runner_up, votes[k]);
-    float conf = n_faces ? confidence_of(votes[best] - runner_up) : 0.f;
+        z += exp(logp[k] - logp[best]);
+    float conf = evidence > 0 ? (float)(1.0 / z) : 0.f;
 
     r->width = displayed->w;
     r->height = displayed->h;

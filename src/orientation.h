@@ -7,11 +7,12 @@
 #include "detector.h"
 #include "faceup.h"
 #include "image.h"
+#include "orient_net.h"
 
-/* Decide how `displayed` is turned. Fills a new result (faces in `displayed` coordinates) that the
+/* Decide how `displayed` is turned, with the detector and the orientation classifier. Fills a new result (faces in `displayed` coordinates) that the
  * caller frees with faceup_result_free(). face_threshold: lowest best-turn score reported as a
  * face. Returns a faceup_status. */
-int fu_orientation_decide(fu_detector *det, const fu_image *displayed, float face_threshold,
-                          faceup_result **result);
+int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *displayed,
+                          float face_threshold, faceup_result **result);
 
 #endif
