@@ -34,14 +34,20 @@ int fu_image_alloc(fu_image *img, int w, int h);
 void fu_image_free(fu_image *img);
 
 /* Read format, stored dimensions and EXIF orientation from the header only. Checks
- * width*height <= max_pixels. Returns a faceup_status; on error writes a message to err. */
+ * width*height <= max_pixels (which must be > 0). Returns a faceup_status; on error writes a
+ * message to err (err may be NULL) and zeroes *out. Empty or foreign bytes: FACEUP_ERR_FORMAT;
+ * a damaged or truncated header: FACEUP_ERR_DECODE. */
 int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_probe *out,
                    char err[FU_ERRLEN]);
 
 /* Decode to RGB. For JPEG, when min_side > 0, the smallest DCT scaling factor is used whose
  * output still has both sides >= min_side (or the full size when none does), so large photos
  * are never decoded at full resolution. Alpha is composited over black; 16-bit is reduced to 8;
- * palette, grayscale and CMYK are converted. The pixel limit is checked before any decode. */
+ * palette, grayscale and CMYK are converted. The pixel limit is checked before any decode.
+ * Data that ends early or is corrupt anywhere (libjpeg warnings included) is FACEUP_ERR_DECODE;
+ * animated WebP is FACEUP_ERR_FORMAT. info (may be NULL) gets what fu_image_probe says, so its
+ * width/height are the stored size even when JPEG decoding was reduced. On failure *out is
+ * zeroed. */
 int fu_image_decode(const uint8_t *data, size_t size, long long max_pixels, int min_side,
                     fu_image *out, fu_probe *info, char err[FU_ERRLEN]);
 
@@ -49,7 +55,8 @@ int fu_image_decode(const uint8_t *data, size_t size, long long max_pixels, int 
  * or 0 when there is none or the block is malformed. */
 int fu_exif_orientation(const uint8_t *exif, size_t size);
 
-/* Apply an EXIF orientation (1..8) so the result is the image as a viewer displays it. */
+/* Apply an EXIF orientation (1..8; 0, "no tag", is taken as 1) so the result is the image as a
+ * viewer displays it. `out` is a new image (not `in`). FACEUP_ERR_ARGUMENT for other values. */
 int fu_image_apply_exif(const fu_image *in, int exif_orientation, fu_image *out);
 
 /* Turn clockwise by 0/90/180/270 degrees into a new image. */

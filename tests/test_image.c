@@ -1,0 +1,824 @@
+/*
+ * test_image.c - the image layer: probing, decoding, EXIF, turning and scaling.
+ *
+ * Fixtures in tests/fixtures/ come from tests/make_fixtures.py (see there for how each
+ * expected .rgb was obtained). Bad inputs are built here, byte by byte.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "image.h"
+
+#ifndef FU_FIXTURES
+#define FU_FIXTURES "tests/fixtures"
+#endif
+#ifndef FU_SAMPLES
+#define FU_SAMPLES "samples"
+#endif
+
+#define LIMIT 100000000LL /* the handle's default FACEUP_PARAM_MAX_PIXELS */
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+struct blob {
+    uint8_t *data;
+    size_t size;
+};
+
+static struct blob load(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    struct blob b = {NULL, 0};
+    size_t cap = 0;
+    for (;;) {
+        if (b.size == cap) {
+            cap = cap ? 2 * cap : 65536;
+            b.data = realloc(b.data, cap);
+            assert_non_null(b.data);
+        }
+        size_t got = fread(b.data + b.size, 1, cap - b.size, f);
+        if (got == 0)
+            break;
+        b.size += got;
+    }
+    fclose(f);
+    return b;
+}
+
+static struct blob fixture(const char *name) { return load(FU_FIXTURES, name); }
+
+static int decode(struct blob b, int min_side, fu_image *img, fu_probe *info)
+{
+    char err[FU_ERRLEN];
+    return fu_image_decode(b.data, b.size, LIMIT, min_side, img, info, err);
+}
+
+static int max_abs_diff(const fu_image *img, const uint8_t *want)
+{
+    int worst = 0;
+    for (int y = 0; y < img->h; y++)
+        for (int x = 0; x < 3 * img->w; x++) {
+            int d = abs(img->px[(size_t)y * img->stride + x] - want[(size_t)y * 3 * img->w + x]);
+            worst = d > worst ? d : worst;
+        }
+    return worst;
+}
+
+/* Decode `name` and compare with name's .rgb, allowing `tolerance` per sample. */
+static void assert_decodes_to_expected(const char *name, int tolerance)
+{
+    char rgb[256];
+    snprintf(rgb, sizeof rgb, "%.*s.rgb", (int)(strrchr(name, '.') - name), name);
+    struct blob in = fixture(name), want = fixture(rgb);
+    fu_image img;
+    char err[FU_ERRLEN];
+    int rc = fu_image_decode(in.data, in.size, LIMIT, 0, &img, NULL, err);
+    if (rc != FACEUP_OK)
+        fail_msg("%s: status %d: %s", name, rc, err);
+    assert_int_equal(img.stride, 3 * img.w);
+    assert_int_equal((size_t)img.w * img.h * 3, want.size);
+    int diff = max_abs_diff(&img, want.data);
+    if (diff > tolerance)
+        fail_msg("%s: differs from %s by %d (allowed %d)", name, rgb, diff, tolerance);
+    fu_image_free(&img);
+    free(in.data);
+    free(want.data);
+}
+
+/* The upright pattern of make_fixtures.py: 6x4 blocks of 8x8 pixels, each its own colour. */
+#define PW 48
+#define PH 32
+static void pattern_px(int x, int y, uint8_t rgb[3])
+{
+    int bx = x / 8, by = y / 8;
+    rgb[0] = (uint8_t)(20 + 40 * bx);
+    rgb[1] = (uint8_t)(30 + 60 * by);
+    rgb[2] = (uint8_t)(10 * (bx + 6 * by) + 5);
+}
+
+static int pattern_diff(const fu_image *img)
+{
+    assert_int_equal(img->w, PW);
+    assert_int_equal(img->h, PH);
+    int worst = 0;
+    for (int y = 0; y < PH; y++)
+        for (int x = 0; x < PW; x++) {
+            uint8_t want[3];
+            pattern_px(x, y, want);
+            for (int c = 0; c < 3; c++) {
+                int d = abs(img->px[(size_t)y * img->stride + 3 * x + c] - want[c]);
+                worst = d > worst ? d : worst;
+            }
+        }
+    return worst;
+}
+
+/* A small image whose pixels are labels: pixel k is (k, k+1, k+2). */
+static fu_image labelled(int w, int h, const int *labels, int pad)
+{
+    fu_image img = {malloc((size_t)(3 * w + pad) * h), w, h, 3 * w + pad};
+    assert_non_null(img.px);
+    memset(img.px, 0xee, (size_t)(3 * w + pad) * h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                img.px[y * img.stride + 3 * x + c] = (uint8_t)(labels[y * w + x] + c);
+    return img;
+}
+
+static void assert_labels(const fu_image *img, int w, int h, const int *labels)
+{
+    assert_int_equal(img->w, w);
+    assert_int_equal(img->h, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                if (img->px[y * img->stride + 3 * x + c] != labels[y * w + x] + c)
+                    fail_msg("pixel (%d,%d) is %d, want label %d", x, y,
+                             img->px[y * img->stride + 3 * x], labels[y * w + x]);
+}
+
+static uint32_t crc32_png(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* Signature + a valid IHDR for w x h 8-bit RGB + IEND: a header and nothing to decode. */
+static size_t png_header_only(uint8_t buf[64], uint32_t w, uint32_t h)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(buf, sig, 8);
+    put32(buf + 8, 13);
+    memcpy(buf + 12, "IHDR", 4);
+    put32(buf + 16, w);
+    put32(buf + 20, h);
+    buf[24] = 8, buf[25] = 2, buf[26] = 0, buf[27] = 0, buf[28] = 0;
+    put32(buf + 29, crc32_png(buf + 12, 17));
+    put32(buf + 33, 0);
+    memcpy(buf + 37, "IEND", 4);
+    put32(buf + 41, crc32_png(buf + 37, 4));
+    return 45;
+}
+
+/* ---- probe ------------------------------------------------------------------------------- */
+
+static void probe_reports_format_size_and_lossiness(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        faceup_format format;
+        int w, h, lossy;
+    } cases[] = {
+        {"orient_1.jpg", FACEUP_FORMAT_JPEG, 48, 32, 1},
+        {"gray.jpg", FACEUP_FORMAT_JPEG, 40, 30, 1},
+        {"rgb8.png", FACEUP_FORMAT_PNG, 13, 11, 0},
+        {"wide.png", FACEUP_FORMAT_PNG, 1000001, 1, 0},
+        {"webp_lossless.webp", FACEUP_FORMAT_WEBP, 48, 32, 0},
+        {"webp_lossy.webp", FACEUP_FORMAT_WEBP, 40, 30, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct blob b = fixture(cases[i].name);
+        fu_probe p;
+        char err[FU_ERRLEN];
+        int rc = fu_image_probe(b.data, b.size, LIMIT, &p, err);
+        if (rc != FACEUP_OK)
+            fail_msg("%s: %d %s", cases[i].name, rc, err);
+        assert_int_equal(p.format, cases[i].format);
+        assert_int_equal(p.width, cases[i].w);
+        assert_int_equal(p.height, cases[i].h);
+        assert_int_equal(p.lossy, cases[i].lossy);
+        assert_int_equal(p.exif_orientation, cases[i].name[0] == 'o' ? 1 : 0);
+        free(b.data);
+    }
+}
+
+static void probe_reads_exif_orientation_of_every_format(void **state)
+{
+    (void)state;
+    static const char *const ext[] = {"jpg", "png", "webp"};
+    for (int o = 1; o <= 8; o++)
+        for (int e = 0; e < 3; e++) {
+            char name[64];
+            snprintf(name, sizeof name, "orient_%d.%s", o, ext[e]);
+            struct blob b = fixture(name);
+            fu_probe p;
+            char err[FU_ERRLEN];
+            assert_int_equal(fu_image_probe(b.data, b.size, LIMIT, &p, err), FACEUP_OK);
+            if (p.exif_orientation != o)
+                fail_msg("%s: orientation %d", name, p.exif_orientation);
+            /* stored turned a quarter for 5..8 */
+            assert_int_equal(p.width, o >= 5 ? PH : PW);
+            assert_int_equal(p.height, o >= 5 ? PW : PH);
+            free(b.data);
+        }
+}
+
+static void pixel_limit_is_inclusive_and_checked_by_probe_and_decode(void **state)
+{
+    (void)state;
+    struct blob b = fixture("orient_1.png"); /* 48 x 32 = 1536 pixels */
+    fu_probe p;
+    fu_image img;
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_image_probe(b.data, b.size, 1536, &p, err), FACEUP_OK);
+    assert_int_equal(fu_image_probe(b.data, b.size, 1535, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(fu_image_decode(b.data, b.size, 1535, 0, &img, NULL, err),
+                     FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_null(img.px);
+    assert_int_equal(fu_image_decode(b.data, b.size, 1536, 0, &img, NULL, err), FACEUP_OK);
+    fu_image_free(&img);
+    assert_int_equal(fu_image_probe(b.data, b.size, 0, &p, err), FACEUP_ERR_ARGUMENT);
+    free(b.data);
+}
+
+/* ---- decode ------------------------------------------------------------------------------ */
+
+static void png_every_colour_type_and_depth_decodes_exactly(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "rgb8.png",  "rgb16.png",  "rgba8.png", "rgba16.png", "gray8.png",
+        "gray16.png", "gray1.png", "gray4.png", "graya8.png", "pal8.png",
+        "pal4_trns.png", "rgb8_trns.png", "rgb8_adam7.png", "rgba16_adam7.png",
+        "pal4_trns_adam7.png",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_decodes_to_expected(names[i], 0);
+}
+
+static void png_wider_than_libpng_default_limit_decodes(void **state)
+{
+    (void)state;
+    struct blob b = fixture("wide.png");
+    fu_image img;
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
+    assert_int_equal(img.w, 1000001);
+    assert_int_equal(img.h, 1);
+    for (int x = 0; x < img.w; x += 4999)
+        assert_int_equal(img.px[3 * x + 1], x & 255);
+    fu_image_free(&img);
+    free(b.data);
+}
+
+static void webp_lossless_is_exact_and_lossy_is_close(void **state)
+{
+    (void)state;
+    assert_decodes_to_expected("webp_lossless.webp", 0);
+    assert_decodes_to_expected("webp_alpha.webp", 0); /* alpha over black */
+    assert_decodes_to_expected("webp_lossy.webp", 3);
+}
+
+static void jpeg_colour_gray_progressive_and_cmyk_match_pillow(void **state)
+{
+    (void)state;
+    assert_decodes_to_expected("rgb420.jpg", 2);
+    assert_decodes_to_expected("progressive.jpg", 2);
+    assert_decodes_to_expected("gray.jpg", 1);
+    assert_decodes_to_expected("cmyk.jpg", 2); /* Adobe inverted CMYK */
+
+    struct blob b = fixture("gray.jpg");
+    fu_image img;
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
+    for (size_t i = 0; i < (size_t)img.w * img.h; i++) {
+        assert_int_equal(img.px[3 * i], img.px[3 * i + 1]);
+        assert_int_equal(img.px[3 * i], img.px[3 * i + 2]);
+    }
+    fu_image_free(&img);
+    free(b.data);
+}
+
+static void jpeg_reduced_decode_picks_smallest_scale_keeping_min_side(void **state)
+{
+    (void)state;
+    /* 48 x 32 scaled by 1/8, 1/4, 3/8, 1/2, 5/8, 3/4, 7/8, 1 */
+    static const struct {
+        int min_side, w, h;
+    } cases[] = {
+        {0, 48, 32},  {1, 6, 4},    {4, 6, 4},    {5, 12, 8},   {8, 12, 8},
+        {9, 18, 12},  {12, 18, 12}, {13, 24, 16}, {16, 24, 16}, {17, 30, 20},
+        {21, 36, 24}, {24, 36, 24}, {25, 42, 28}, {29, 48, 32}, {1000, 48, 32},
+    };
+    struct blob b = fixture("orient_1.jpg");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fu_image img;
+        fu_probe info;
+        assert_int_equal(decode(b, cases[i].min_side, &img, &info), FACEUP_OK);
+        if (img.w != cases[i].w || img.h != cases[i].h)
+            fail_msg("min_side %d: got %dx%d, want %dx%d", cases[i].min_side, img.w, img.h,
+                     cases[i].w, cases[i].h);
+        assert_int_equal(info.width, 48); /* the probe reports the stored size */
+        fu_image_free(&img);
+    }
+    /* At 1/8 each pixel is the DC of one 8x8 block: the block's colour. */
+    fu_image img;
+    assert_int_equal(decode(b, 4, &img, NULL), FACEUP_OK);
+    for (int by = 0; by < 4; by++)
+        for (int bx = 0; bx < 6; bx++) {
+            uint8_t want[3];
+            pattern_px(8 * bx, 8 * by, want);
+            for (int c = 0; c < 3; c++)
+                assert_true(abs(img.px[by * img.stride + 3 * bx + c] - want[c]) <= 4);
+        }
+    fu_image_free(&img);
+    free(b.data);
+
+    b = load(FU_SAMPLES, "grace_hopper.jpg"); /* 512 x 600 */
+    fu_probe info;
+    assert_int_equal(decode(b, 160, &img, &info), FACEUP_OK);
+    assert_int_equal(img.w, 192); /* 3/8; 1/4 would be 128 wide */
+    assert_int_equal(img.h, 225);
+    assert_int_equal(info.width, 512);
+    assert_int_equal(info.height, 600);
+    fu_image_free(&img);
+    assert_int_equal(decode(b, 64, &img, NULL), FACEUP_OK);
+    assert_int_equal(img.w, 64);
+    assert_int_equal(img.h, 75);
+    fu_image_free(&img);
+    free(b.data);
+}
+
+static void decode_ignores_min_side_for_png_and_webp(void **state)
+{
+    (void)state;
+    struct blob b = fixture("webp_lossless.webp");
+    fu_image img;
+    assert_int_equal(decode(b, 8, &img, NULL), FACEUP_OK);
+    assert_int_equal(img.w, PW);
+    fu_image_free(&img);
+    free(b.data);
+}
+
+/* ---- EXIF and orientation ---------------------------------------------------------------- */
+
+static void apply_exif_shows_every_orientation_upright(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ext;
+        int tolerance;
+    } fmt[] = {{"png", 0}, {"webp", 0}, {"jpg", 8}};
+    for (int o = 1; o <= 8; o++)
+        for (int f = 0; f < 3; f++) {
+            char name[64];
+            snprintf(name, sizeof name, "orient_%d.%s", o, fmt[f].ext);
+            struct blob b = fixture(name);
+            fu_image stored, shown;
+            fu_probe info;
+            assert_int_equal(decode(b, 0, &stored, &info), FACEUP_OK);
+            assert_int_equal(fu_image_apply_exif(&stored, info.exif_orientation, &shown), FACEUP_OK);
+            int diff = pattern_diff(&shown);
+            if (diff > fmt[f].tolerance)
+                fail_msg("%s: displayed image differs from the upright pattern by %d", name, diff);
+            fu_image_free(&stored);
+            fu_image_free(&shown);
+            free(b.data);
+        }
+}
+
+/* The 3x2 image  a b c  turned and mirrored, label by label.
+ *                d e f                                        */
+enum { A = 10, B = 20, C = 30, D = 40, E = 50, F = 60 };
+static const int ABC_DEF[] = {A, B, C, D, E, F};
+
+static void apply_exif_follows_the_exif_specification(void **state)
+{
+    (void)state;
+    static const struct {
+        int orientation, w, h;
+        int px[6];
+    } cases[] = {
+        {0, 3, 2, {A, B, C, D, E, F}}, /* no tag: as stored */
+        {1, 3, 2, {A, B, C, D, E, F}},
+        {2, 3, 2, {C, B, A, F, E, D}}, /* mirror left-right */
+        {3, 3, 2, {F, E, D, C, B, A}}, /* 180 */
+        {4, 3, 2, {D, E, F, A, B, C}}, /* mirror top-bottom */
+        {5, 2, 3, {A, D, B, E, C, F}}, /* transpose */
+        {6, 2, 3, {D, A, E, B, F, C}}, /* 90 clockwise: row 0 becomes the right column */
+        {7, 2, 3, {F, C, E, B, D, A}}, /* transverse */
+        {8, 2, 3, {C, F, B, E, A, D}}, /* 90 counter-clockwise */
+    };
+    for (int pad = 0; pad <= 5; pad += 5) { /* also with rows wider than 3*w */
+        fu_image in = labelled(3, 2, ABC_DEF, pad);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            fu_image out;
+            assert_int_equal(fu_image_apply_exif(&in, cases[i].orientation, &out), FACEUP_OK);
+            assert_labels(&out, cases[i].w, cases[i].h, cases[i].px);
+            fu_image_free(&out);
+        }
+        fu_image out;
+        assert_int_equal(fu_image_apply_exif(&in, 9, &out), FACEUP_ERR_ARGUMENT);
+        assert_int_equal(fu_image_apply_exif(&in, -1, &out), FACEUP_ERR_ARGUMENT);
+        assert_null(out.px);
+        fu_image_free(&in);
+    }
+}
+
+static void rotate_turns_clockwise(void **state)
+{
+    (void)state;
+    static const int r90[] = {D, A, E, B, F, C}, r180[] = {F, E, D, C, B, A},
+                     r270[] = {C, F, B, E, A, D};
+    fu_image in = labelled(3, 2, ABC_DEF, 0), out, back;
+    assert_int_equal(fu_image_rotate(&in, 0, &out), FACEUP_OK);
+    assert_labels(&out, 3, 2, ABC_DEF);
+    fu_image_free(&out);
+    assert_int_equal(fu_image_rotate(&in, 90, &out), FACEUP_OK);
+    assert_labels(&out, 2, 3, r90);
+    assert_int_equal(fu_image_rotate(&out, 270, &back), FACEUP_OK);
+    assert_labels(&back, 3, 2, ABC_DEF);
+    fu_image_free(&back);
+    fu_image_free(&out);
+    assert_int_equal(fu_image_rotate(&in, 180, &out), FACEUP_OK);
+    assert_labels(&out, 3, 2, r180);
+    fu_image_free(&out);
+    assert_int_equal(fu_image_rotate(&in, 270, &out), FACEUP_OK);
+    assert_labels(&out, 2, 3, r270);
+    fu_image_free(&out);
+    assert_int_equal(fu_image_rotate(&in, 45, &out), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_image_rotate(&in, -90, &out), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_image_rotate(NULL, 90, &out), FACEUP_ERR_ARGUMENT);
+    fu_image_free(&in);
+}
+
+/* A minimal TIFF block: IFD0 with one entry, optionally an IFD1 with another. */
+static size_t tiff(uint8_t *buf, int big_endian, int header, uint16_t tag, uint16_t type,
+                   uint32_t count, uint16_t value, int in_ifd1)
+{
+    uint8_t *p = buf;
+#define PUT16(v) (big_endian ? (*p++ = (uint8_t)((v) >> 8), *p++ = (uint8_t)(v)) \
+                             : (*p++ = (uint8_t)(v), *p++ = (uint8_t)((v) >> 8)))
+#define PUT32(v) (big_endian ? (PUT16((uint32_t)(v) >> 16), PUT16((v) & 0xffff)) \
+                             : (PUT16((v) & 0xffff), PUT16((uint32_t)(v) >> 16)))
+    if (header) {
+        memcpy(p, "Exif\0\0", 6);
+        p += 6;
+    }
+    memcpy(p, big_endian ? "MM\0*" : "II*\0", 4);
+    p += 4;
+    PUT32(8);                       /* IFD0 right after the header */
+    PUT16(in_ifd1 ? 0 : 1);         /* entries */
+    if (!in_ifd1) {
+        PUT16(tag);
+        PUT16(type);
+        PUT32(count);
+        PUT16(value);               /* a SHORT is left-justified in the 4-byte field */
+        PUT16(0);
+    }
+    PUT32(in_ifd1 ? 14 : 0);        /* next IFD */
+    if (in_ifd1) {
+        PUT16(1);
+        PUT16(tag);
+        PUT16(type);
+        PUT32(count);
+        PUT16(value);
+        PUT16(0);
+        PUT32(0);
+    }
+#undef PUT16
+#undef PUT32
+    return (size_t)(p - buf);
+}
+
+static void exif_orientation_reads_both_byte_orders_with_or_without_header(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    for (int be = 0; be <= 1; be++)
+        for (int hdr = 0; hdr <= 1; hdr++)
+            for (uint16_t v = 0; v <= 9; v++) {
+                size_t n = tiff(buf, be, hdr, 0x0112, 3, 1, v, 0);
+                int want = v >= 1 && v <= 8 ? v : 0;
+                if (fu_exif_orientation(buf, n) != want)
+                    fail_msg("be=%d header=%d value=%d: got %d", be, hdr, v,
+                             fu_exif_orientation(buf, n));
+            }
+}
+
+static void exif_orientation_is_zero_when_absent_or_malformed(void **state)
+{
+    (void)state;
+    uint8_t buf[64];
+    size_t n = tiff(buf, 0, 1, 0x0112, 4 /* LONG */, 1, 6, 0);
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 1, 1, 0x010f /* Make */, 3, 1, 6, 0);
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 1, 0, 0x0112, 3, 1, 6, 1); /* the thumbnail's orientation is not the image's */
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 0, 1, 0x0112, 3, 1, 6, 0);
+    buf[10] = 0xf0; /* IFD0 offset far past the end */
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 1, 1, 0x0112, 3, 0x40000000u, 6, 0); /* count that would overflow */
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    assert_int_equal(fu_exif_orientation(NULL, 10), 0);
+    assert_int_equal(fu_exif_orientation((const uint8_t *)"Exif\0\0", 6), 0);
+    assert_int_equal(fu_exif_orientation((const uint8_t *)"not exif at all", 15), 0);
+
+    /* every truncation of a valid block: no crash, and never a made-up value */
+    n = tiff(buf, 0, 1, 0x0112, 3, 1, 6, 0);
+    for (size_t cut = 0; cut < n; cut++) {
+        int v = fu_exif_orientation(buf, cut);
+        assert_true(v == 0 || v == 6);
+    }
+}
+
+/* ---- scaling ----------------------------------------------------------------------------- */
+
+static fu_image gray_row_image(int w, int h, const uint8_t *v)
+{
+    fu_image img;
+    assert_int_equal(fu_image_alloc(&img, w, h), FACEUP_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memset(img.px + y * img.stride + 3 * x, v[y * w + x], 3);
+    return img;
+}
+
+static void resize_downscale_averages_areas_with_fractional_weights(void **state)
+{
+    (void)state;
+    /* 4x4 -> 2x2: each output is the mean of a 2x2 block */
+    static const uint8_t quad[16] = {0, 4, 100, 100, 8, 12, 100, 100, 200, 200, 1, 3, 200, 200, 5, 7};
+    fu_image in = gray_row_image(4, 4, quad), out;
+    assert_int_equal(fu_image_resize(&in, 2, 2, &out), FACEUP_OK);
+    assert_int_equal(out.px[0], 6);
+    assert_int_equal(out.px[3], 100);
+    assert_int_equal(out.px[out.stride], 200);
+    assert_int_equal(out.px[out.stride + 3], 4);
+    fu_image_free(&out);
+    fu_image_free(&in);
+
+    /* 3 -> 2: out0 = 2/3*p0 + 1/3*p1, out1 = 1/3*p1 + 2/3*p2 */
+    static const uint8_t row[3] = {0, 90, 180};
+    in = gray_row_image(3, 1, row);
+    assert_int_equal(fu_image_resize(&in, 2, 1, &out), FACEUP_OK);
+    assert_int_equal(out.px[0], 30);
+    assert_int_equal(out.px[3], 150);
+    fu_image_free(&out);
+    /* 3 -> 1: the mean */
+    assert_int_equal(fu_image_resize(&in, 1, 1, &out), FACEUP_OK);
+    assert_int_equal(out.px[0], 90);
+    fu_image_free(&out);
+    fu_image_free(&in);
+}
+
+static void resize_upscale_is_bilinear_between_pixel_centres(void **state)
+{
+    (void)state;
+    static const uint8_t row[2] = {0, 255};
+    fu_image in = gray_row_image(2, 1, row), out;
+    assert_int_equal(fu_image_resize(&in, 4, 3, &out), FACEUP_OK);
+    static const uint8_t want[4] = {0, 64, 191, 255}; /* at -0.25 (edge), 0.25, 0.75, 1.25 */
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++)
+            assert_int_equal(out.px[y * out.stride + 3 * x], want[x]);
+    fu_image_free(&out);
+    fu_image_free(&in);
+}
+
+static void resize_keeps_flat_images_flat_and_same_size_unchanged(void **state)
+{
+    (void)state;
+    fu_image in;
+    assert_int_equal(fu_image_alloc(&in, 37, 23), FACEUP_OK);
+    for (size_t i = 0; i < (size_t)in.stride * in.h; i++)
+        in.px[i] = (uint8_t)(i % 3 == 0 ? 123 : i % 3 == 1 ? 0 : 255);
+    static const int sizes[][2] = {{10, 7}, {100, 50}, {1, 1}, {37, 5}, {3, 40}, {36, 22}};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        fu_image out;
+        assert_int_equal(fu_image_resize(&in, sizes[s][0], sizes[s][1], &out), FACEUP_OK);
+        for (int y = 0; y < out.h; y++)
+            for (int x = 0; x < out.w; x++) {
+                const uint8_t *p = out.px + y * out.stride + 3 * x;
+                if (p[0] != 123 || p[1] != 0 || p[2] != 255)
+                    fail_msg("%dx%d: (%d,%d) = %d %d %d", out.w, out.h, x, y, p[0], p[1], p[2]);
+            }
+        fu_image_free(&out);
+    }
+    fu_image_free(&in);
+
+    struct blob b = fixture("orient_1.png");
+    fu_image img, same;
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
+    assert_int_equal(fu_image_resize(&img, img.w, img.h, &same), FACEUP_OK);
+    assert_memory_equal(same.px, img.px, (size_t)img.stride * img.h);
+    fu_image_free(&same);
+    assert_int_equal(fu_image_resize(&img, 6, 4, &same), FACEUP_OK); /* one pixel per block */
+    for (int by = 0; by < 4; by++)
+        for (int bx = 0; bx < 6; bx++) {
+            uint8_t want[3];
+            pattern_px(8 * bx, 8 * by, want);
+            assert_memory_equal(same.px + by * same.stride + 3 * bx, want, 3);
+        }
+    fu_image_free(&same);
+    assert_int_equal(fu_image_resize(&img, 0, 4, &same), FACEUP_ERR_ARGUMENT);
+    fu_image_free(&img);
+    free(b.data);
+}
+
+/* ---- hostile input ----------------------------------------------------------------------- */
+
+static void empty_and_foreign_bytes_are_not_an_image(void **state)
+{
+    (void)state;
+    fu_image img;
+    fu_probe p;
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_image_decode((const uint8_t *)"", 0, LIMIT, 0, &img, NULL, err),
+                     FACEUP_ERR_FORMAT);
+    assert_string_equal(err, "empty input");
+    assert_int_equal(fu_image_probe(NULL, 0, LIMIT, &p, err), FACEUP_ERR_FORMAT);
+    static const char *const junk[] = {"hello, world", "GIF89a\1\0\1\0", "RIFF\0\0\0\0WAVEfmt ",
+                                       "\xff\xd8", "\x89PNG"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        assert_int_equal(fu_image_decode((const uint8_t *)junk[i], strlen(junk[i]), LIMIT, 0,
+                                         &img, NULL, err),
+                         FACEUP_ERR_FORMAT);
+        assert_null(img.px);
+    }
+    assert_int_equal(fu_image_decode(NULL, 5, LIMIT, 0, &img, NULL, err), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_image_decode((const uint8_t *)"x", 1, LIMIT, -1, &img, NULL, err),
+                     FACEUP_ERR_ARGUMENT);
+}
+
+static void truncated_files_are_decode_errors(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"orient_1.jpg", "progressive.jpg", "rgb8.png",
+                                        "rgb8_adam7.png", "webp_lossy.webp", "webp_lossless.webp",
+                                        "webp_alpha.webp"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct blob b = fixture(names[i]);
+        size_t cuts[] = {b.size - 1, b.size * 3 / 4, b.size / 2, 40, 20, 14};
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            /* a copy of exactly the cut length, so ASan sees any read past it */
+            uint8_t *part = malloc(cuts[c]);
+            memcpy(part, b.data, cuts[c]);
+            fu_image img;
+            char err[FU_ERRLEN] = "";
+            int rc = fu_image_decode(part, cuts[c], LIMIT, 0, &img, NULL, err);
+            if (rc != FACEUP_ERR_DECODE)
+                fail_msg("%s cut to %zu bytes: status %d (%s)", names[i], cuts[c], rc, err);
+            assert_null(img.px);
+            assert_true(err[0] != '\0');
+            free(part);
+        }
+        free(b.data);
+    }
+}
+
+static void absurd_header_dimensions_are_refused_before_decoding(void **state)
+{
+    (void)state;
+    fu_image img;
+    fu_probe p;
+    char err[FU_ERRLEN];
+
+    /* PNG: 100000 x 100000 would be 30 GB of RGB; under ASan an attempt to allocate it aborts. */
+    uint8_t png[64];
+    size_t n = png_header_only(png, 100000, 100000);
+    assert_int_equal(fu_image_probe(png, n, LIMIT, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_null(img.px);
+    assert_non_null(strstr(err, "100000x100000"));
+    n = png_header_only(png, 0x80000000u, 1); /* over PNG's own 2^31-1 */
+    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+    n = png_header_only(png, 40, 40); /* a fine header, then no IDAT */
+    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+    png[29] ^= 1;                     /* IHDR CRC no longer matches */
+    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+
+    /* JPEG: SOF0 patched to 65000 x 65000 */
+    struct blob b = fixture("orient_1.jpg");
+    size_t sof = 2;
+    while (sof + 9 < b.size && !(b.data[sof] == 0xff && b.data[sof + 1] == 0xc0))
+        sof++;
+    assert_true(sof + 9 < b.size);
+    b.data[sof + 5] = 0xfd, b.data[sof + 6] = 0xe8; /* height */
+    b.data[sof + 7] = 0xfd, b.data[sof + 8] = 0xe8; /* width */
+    assert_int_equal(fu_image_probe(b.data, b.size, LIMIT, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(decode(b, 200, &img, NULL), FACEUP_ERR_TOO_MANY_PIXELS);
+    free(b.data);
+
+    /* WebP: a VP8L header saying 16384 x 16384 */
+    b = fixture("webp_lossless.webp");
+    assert_memory_equal(b.data + 12, "VP8L", 4);
+    assert_int_equal(b.data[20], 0x2f);
+    b.data[21] = 0xff, b.data[22] = 0xff, b.data[23] = 0xff;
+    b.data[24] = (uint8_t)((b.data[24] & 0xf0) | 0x0f);
+    assert_int_equal(fu_image_probe(b.data, b.size, LIMIT, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(p.width, 0);
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_ERR_TOO_MANY_PIXELS);
+    free(b.data);
+}
+
+static void animated_webp_is_refused(void **state)
+{
+    (void)state;
+    struct blob b = fixture("animated.webp");
+    fu_image img;
+    assert_int_equal(decode(b, 0, &img, NULL), FACEUP_ERR_FORMAT);
+    assert_null(img.px);
+    free(b.data);
+}
+
+/* Flip a few bytes at a time, many times: every outcome must be a status, never a crash
+ * (run under ASan/UBSan to mean something). A fixed seed keeps it reproducible. */
+static void corrupted_files_never_crash(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "orient_6.jpg", "progressive.jpg", "cmyk.jpg", "gray.jpg", "orient_6.png",
+        "pal4_trns_adam7.png", "rgba16.png", "orient_6.webp", "webp_lossy.webp", "webp_alpha.webp",
+    };
+    uint32_t seed = 12345;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct blob b = fixture(names[i]);
+        for (int round = 0; round < 300; round++) {
+            uint8_t *m = malloc(b.size);
+            memcpy(m, b.data, b.size);
+            size_t len = b.size;
+            for (int k = 0; k < 1 + round % 4; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                m[(seed >> 8) % len] ^= (uint8_t)(1u << (seed & 7));
+            }
+            if (round % 5 == 0) {
+                seed = seed * 1664525u + 1013904223u;
+                len = 1 + (seed >> 8) % len;
+            }
+            fu_image img;
+            char err[FU_ERRLEN];
+            int rc = fu_image_decode(m, len, 4000000, round % 2 ? 0 : 16, &img, NULL, err);
+            if (rc == FACEUP_OK) {
+                unsigned sum = 0; /* touch every pixel */
+                for (size_t j = 0; j < (size_t)img.stride * img.h; j++)
+                    sum += img.px[j];
+                (void)sum;
+                assert_true(img.w > 0 && img.h > 0);
+            } else {
+                if (rc != FACEUP_ERR_FORMAT && rc != FACEUP_ERR_DECODE &&
+                    rc != FACEUP_ERR_TOO_MANY_PIXELS)
+                    fail_msg("%s round %d: status %d (%s)", names[i], round, rc, err);
+                assert_null(img.px);
+            }
+            fu_image_free(&img);
+            free(m);
+        }
+        free(b.data);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(probe_reports_format_size_and_lossiness),
+        cmocka_unit_test(probe_reads_exif_orientation_of_every_format),
+        cmocka_unit_test(pixel_limit_is_inclusive_and_checked_by_probe_and_decode),
+        cmocka_unit_test(png_every_colour_type_and_depth_decodes_exactly),
+        cmocka_unit_test(png_wider_than_libpng_default_limit_decodes),
+        cmocka_unit_test(webp_lossless_is_exact_and_lossy_is_close),
+        cmocka_unit_test(jpeg_colour_gray_progressive_and_cmyk_match_pillow),
+        cmocka_unit_test(jpeg_reduced_decode_picks_smallest_scale_keeping_min_side),
+        cmocka_unit_test(decode_ignores_min_side_for_png_and_webp),
+        cmocka_unit_test(apply_exif_shows_every_orientation_upright),
+        cmocka_unit_test(apply_exif_follows_the_exif_specification),
+        cmocka_unit_test(rotate_turns_clockwise),
+        cmocka_unit_test(exif_orientation_reads_both_byte_orders_with_or_without_header),
+        cmocka_unit_test(exif_orientation_is_zero_when_absent_or_malformed),
+        cmocka_unit_test(resize_downscale_averages_areas_with_fractional_weights),
+        cmocka_unit_test(resize_upscale_is_bilinear_between_pixel_centres),
+        cmocka_unit_test(resize_keeps_flat_images_flat_and_same_size_unchanged),
+        cmocka_unit_test(empty_and_foreign_bytes_are_not_an_image),
+        cmocka_unit_test(truncated_files_are_decode_errors),
+        cmocka_unit_test(absurd_header_dimensions_are_refused_before_decoding),
+        cmocka_unit_test(animated_webp_is_refused),
+        cmocka_unit_test(corrupted_files_never_crash),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
