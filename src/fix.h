@@ -60,6 +60,16 @@ int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int
 int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
 int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
 
+/* Iterate over the marker segments of a JPEG before its first scan: start with *pos = 0; each
+ * call returns 1 with the marker (0xE0 = APP0 ...) and the offset and length of its payload,
+ * 0 at SOS or EOI, -1 when the stream is damaged. */
+int fu_jpeg_next_segment(const uint8_t *data, size_t size, size_t *pos, int *marker,
+                         size_t *payload, size_t *len);
+
+/* The quality (0..100) a lossy WebP frame was encoded at, estimated from the base quantiser in
+ * its VP8 frame header (the payload of the "VP8 " chunk); -1 when the header is damaged. */
+float fu_webp_estimate_quality(const uint8_t *vp8, size_t size);
+
 /* faceup_fix() without the detector: apply a counter-clockwise turn of the displayed image
  * (0/90/180/270, folded with the EXIF Orientation the probe found), or, when rotate_ccw < 0,
  * leave the orientation as it is. Fills every field of *out but `result`. The handle supplies

@@ -210,39 +210,50 @@ static void copy_markers(job *j)
         job_fail(j, FACEUP_ERR_DECODE, why);
 }
 
+int fu_jpeg_next_segment(const uint8_t *data, size_t size, size_t *pos, int *marker,
+                         size_t *payload, size_t *len)
+{
+    if (*pos == 0) {
+        if (size < 4 || data[0] != 0xFF || data[1] != 0xD8)
+            return -1;
+        *pos = 2;
+    }
+    for (;;) {
+        if (*pos >= size || data[*pos] != 0xFF)
+            return -1;
+        while (*pos < size && data[*pos] == 0xFF) /* fill bytes */
+            (*pos)++;
+        if (*pos >= size)
+            return -1;
+        int m = data[(*pos)++];
+        if (m == 0xDA || m == 0xD9) /* SOS, EOI: no more metadata segments */
+            return 0;
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) /* no length */
+            continue;
+        if (size - *pos < 2)
+            return -1;
+        size_t n = (size_t)data[*pos] << 8 | data[*pos + 1];
+        if (n < 2 || n > size - *pos)
+            return -1;
+        *marker = m;
+        *payload = *pos + 2;
+        *len = n - 2;
+        *pos += n;
+        return 1;
+    }
+}
+
 int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found)
 {
-    int first = -1, rc = 0;
-    size_t pos = 2;
-    if (found)
-        *found = 0;
-    if (size < 4 || data[0] != 0xFF || data[1] != 0xD8)
-        return FU_EXIF_MALFORMED;
-    for (;;) {
-        if (pos >= size || data[pos] != 0xFF)
-            return FU_EXIF_MALFORMED;
-        while (pos < size && data[pos] == 0xFF) /* fill bytes */
-            pos++;
-        if (pos >= size)
-            return FU_EXIF_MALFORMED;
-        int marker = data[pos++];
-        if (marker == 0xDA || marker == 0xD9) /* SOS, EOI: no more metadata segments */
-            break;
-        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) /* no length */
-            continue;
-        if (size - pos < 2)
-            return FU_EXIF_MALFORMED;
-        size_t len = (size_t)data[pos] << 8 | data[pos + 1];
-        if (len < 2 || len > size - pos)
-            return FU_EXIF_MALFORMED;
-        if (marker == 0xE1 && len - 2 >= 6 && !memcmp(data + pos + 2, "Exif\0", 6) &&
-            patch_block(data + pos + 2, len - 2, reset, swap_dims, &first) < 0)
+    int first = -1, rc = 0, more, marker;
+    size_t pos = 0, at, len;
+    while ((more = fu_jpeg_next_segment(data, size, &pos, &marker, &at, &len)) > 0)
+        if (marker == 0xE1 && len >= 6 && !memcmp(data + at, "Exif\0", 6) &&
+            patch_block(data + at, len, reset, swap_dims, &first) < 0)
             rc = FU_EXIF_MALFORMED;
-        pos += len;
-    }
     if (found)
         *found = first < 0 ? 0 : first;
-    return rc;
+    return more < 0 ? FU_EXIF_MALFORMED : rc;
 }
 
 /* ---- the lossless path ----------------------------------------------------------------- */
