@@ -115,7 +115,6 @@ static int argmax4(const float *p)
 /* Fill one reported face from its group, in displayed-image coordinates (scale = displayed/work). */
 static void report_face(const face_group *f, int ww, int wh, float scale, faceup_face *out)
 {
-    float p_face = 1.f - f->prob[4];
     int turn = argmax4(f->prob);
     /* landmarks are best where the face was upright: that turn's detection if it was found there */
     int from = f->s[turn] > 0.f ? turn : argmax4(f->s);
