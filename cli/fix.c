@@ -1,14 +1,717 @@
 /*
- * fix.c - `faceup fix` (being written).
+ * fix.c - `faceup fix FILE|DIR... (-o OUTDIR | --in-place | --dry-run)`
+ *
+ * The rule everything here serves: a user's file is never damaged. An input is only ever
+ * replaced with --in-place, and then only by rename(2) of a complete, fsync'ed temporary file
+ * written in the same folder, carrying the original's permissions: at any instant the path holds
+ * either the old bytes or the new ones. When a write fails (full disk, read-only folder), the
+ * temporary file is removed and the original stays. With -o, an output that would land on its
+ * own input is refused.
+ *
+ * Work is shared like `detect`: workers with one faceup handle each take the next file from a
+ * counter; the main thread prints results in input order as they are ready and, on a terminal,
+ * a progress line. Ctrl-C (SIGINT) or SIGTERM stops handing out files; the files in hand are
+ * finished (each is a fraction of a second) and the run ends with status 130. A second signal
+ * removes the temporary files being written and exits at once.
  */
+#define _XOPEN_SOURCE 700 /* realpath() */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "faceup.h"
+#include "read_file.h"
+
+#define MAX_JOBS 256
+#define MAX_DEPTH 64
+
+/* ---- signals ---------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;        /* the first signal received, 0 before */
+static char tmp_path[MAX_JOBS][PATH_MAX];        /* each worker's temporary file ... */
+static volatile sig_atomic_t tmp_live[MAX_JOBS]; /* ... while it exists */
+
+static void on_signal(int sig)
+{
+    if (!stop_signal) {
+        stop_signal = sig;
+        return;
+    }
+    for (int i = 0; i < MAX_JOBS; i++) /* unlink and _exit are async-signal-safe */
+        if (tmp_live[i])
+            unlink(tmp_path[i]);
+    _exit(128 + sig);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- the list of inputs ----------------------------------------------------------------- */
+
+typedef struct item {
+    char *path;   /* as given, or found under a folder */
+    char *rel;    /* where it goes under OUTDIR; NULL: an error found while listing */
+    char *error;
+} item;
+
+typedef struct list {
+    item *v;
+    int n, cap;
+    dev_t out_dev;  /* OUTDIR, never walked into */
+    ino_t out_ino;
+    int have_out;
+} list;
+
+static int add(list *l, const char *path, const char *rel, const char *error)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        item *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    item *it = &l->v[l->n];
+    it->path = strdup(path);
+    it->rel = rel ? strdup(rel) : NULL;
+    it->error = error ? strdup(error) : NULL;
+    if (!it->path || (rel && !it->rel) || (error && !it->error))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".png", ".webp", NULL};
+    for (int i = 0; dot && ext[i]; i++)
+        if (!strcasecmp(dot, ext[i]))
+            return 1;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    int slash = na && a[na - 1] != '/';
+    char *s = malloc(na + slash + nb + 1);
+    if (s) {
+        memcpy(s, a, na);
+        if (slash)
+            s[na] = '/';
+        memcpy(s + na + slash, b, nb + 1);
+    }
+    return s;
+}
+
+/* The images under `dir` in name order, folders after walking into them; symbolic links, hidden
+ * entries (our own temporary files among them) and OUTDIR are left out. */
+static int walk(list *l, const char *dir, const char *rel, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return add(l, dir, NULL, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **v = realloc(names, cap * sizeof *v);
+            if (!v) { rc = -1; break; }
+            names = v;
+        }
+        if (!(names[n++] = strdup(e->d_name)))
+            rc = -1;
+    }
+    closedir(d);
+    if (rc == 0)
+        qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0; i < n; i++) {
+        char *path = rc == 0 ? join(dir, names[i]) : NULL;
+        char *sub = path ? (*rel ? join(rel, names[i]) : strdup(names[i])) : NULL;
+        struct stat st;
+        if (!path || !sub) {
+            rc = -1;
+        } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (!(l->have_out && st.st_dev == l->out_dev && st.st_ino == l->out_ino))
+                rc = depth >= MAX_DEPTH ? add(l, path, NULL, "folders nested too deep")
+                                        : walk(l, path, sub, depth + 1);
+        } else if (S_ISREG(st.st_mode) && is_image_name(names[i])) {
+            rc = add(l, path, sub, NULL);
+        }
+        free(path);
+        free(sub);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int list_inputs(list *l, char **args, int n, int recursive)
+{
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        int rc;
+        if (stat(args[i], &st) != 0)
+            rc = add(l, args[i], NULL, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            rc = recursive ? walk(l, args[i], "", 0)
+                           : add(l, args[i], NULL, "is a folder (use -r to walk it)");
+        else
+            rc = add(l, args[i], base_name(args[i]), NULL);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- writing safely ---------------------------------------------------------------------- */
+
+static int mkdirs(char *path) /* the folders above `path`, like mkdir -p */
+{
+    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        int rc = mkdir(path, 0777);
+        *s = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void sync_folder(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+             slash ? path : ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and with
+ * keep_owner, owner) of `like`, rename. Worker `slot` owns tmp_path[slot]. On failure the temporary file is gone and `path`
+ * untouched; returns -1 with the reason in err. */
+static int write_atomic(int slot, const char *path, const unsigned char *data, size_t size,
+                        const struct stat *like, int keep_owner, char *err, size_t errlen)
+{
+    const char *base = base_name(path);
+    int n = snprintf(tmp_path[slot], PATH_MAX, "%.*s.%s.faceup-XXXXXX", (int)(base - path),
+                     path, base);
+    if (n < 0 || n >= PATH_MAX) {
+        snprintf(err, errlen, "path too long");
+        return -1;
+    }
+    int fd = mkstemp(tmp_path[slot]);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+        return -1;
+    }
+    tmp_live[slot] = 1;
+    const char *step = "write";
+    int ok = write_all(fd, data, size) == 0;
+    if (ok && !(ok = fsync(fd) == 0))
+        step = "fsync";
+    if (ok) {
+        if (keep_owner && fchown(fd, like->st_uid, like->st_gid) != 0) {
+            /* not ours to give away: the file keeps our ownership */
+        }
+        if (!(ok = fchmod(fd, like->st_mode & 07777) == 0))
+            step = "chmod";
+    }
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        saved = errno;
+        step = "close";
+    }
+    if (ok && rename(tmp_path[slot], path) != 0) {
+        ok = 0;
+        saved = errno;
+        step = "rename";
+    }
+    if (!ok) {
+        unlink(tmp_path[slot]);
+        tmp_live[slot] = 0;
+        snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
+        return -1;
+    }
+    tmp_live[slot] = 0;
+    sync_folder(path);
+    return 0;
+}
+
+/* ---- one file ---------------------------------------------------------------------------- */
+
+enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED };
+static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped"};
+
+typedef struct options {
+    const char *outdir;
+    int in_place, dry_run, json, keep_metadata;
+    double min_confidence;
+    long long max_bytes, max_pixels;
+} options;
+
+typedef struct done {
+    char *line;   /* what to print, NULL until the file is done */
+    int outcome;
+} done;
+
+typedef struct run {
+    const options *opt;
+    list *in;
+    done *out;
+    int next, n_done, slots;
+    pthread_mutex_t mu;
+    pthread_cond_t ready;
+} run;
+
+static const char *path_name(faceup_fix_path p)
+{
+    return p == FACEUP_FIX_LOSSLESS ? "lossless" : p == FACEUP_FIX_REENCODED ? "reencoded"
+                                                                            : "unchanged";
+}
+
+static char *render(const options *opt, const item *it, const faceup_fixed *f, int outcome,
+                    const char *dest, const char *err)
+{
+    char *s = NULL;
+    if (opt->json) {
+        char *base = faceup_result_json(f ? f->result : NULL, it->path, err);
+        size_t n = base ? strlen(base) : 0;
+        if (!base || n == 0 || base[n - 1] != '}') {
+            free(base);
+            return NULL;
+        }
+        base[n - 1] = 0;
+        size_t cap = n + strlen(dest ? dest : "") * 2 + 160;
+        if ((s = malloc(cap))) {
+            int k = snprintf(s, cap, "%s,\"action\":\"%s\",\"rotated\":%d,\"path\":\"%s\","
+                             "\"dry_run\":%s,\"output\":", base, outcome_name[outcome],
+                             f ? f->rotated : 0, f ? path_name(f->path) : "unchanged",
+                             opt->dry_run ? "true" : "false");
+            if (!dest) {
+                snprintf(s + k, cap - (size_t)k, "null}");
+            } else {
+                char *o = s + k;
+                *o++ = '"';
+                for (const char *c = dest; *c; c++) { /* paths: escape what JSON requires */
+                    if (*c == '"' || *c == '\\')
+                        *o++ = '\\';
+                    if ((unsigned char)*c < 0x20)
+                        *o++ = '?';
+                    else
+                        *o++ = *c;
+                }
+                memcpy(o, "\"}", 3);
+            }
+        }
+        free(base);
+        return s;
+    }
+    char line[PATH_MAX * 2 + 128];
+    if (outcome == FAILED)
+        snprintf(line, sizeof line, "%s: error: %s", it->path, err);
+    else if (outcome == TURNED)
+        snprintf(line, sizeof line, "%s: %s %d%s (%s)%s%s", it->path,
+                 opt->dry_run ? "would turn" : "turned", f->rotated,
+                 f->exif_transform > 1 ? " with EXIF" : "", path_name(f->path),
+                 dest ? " -> " : "", dest ? dest : "");
+    else
+        snprintf(line, sizeof line, "%s: %s%s%s", it->path, outcome_name[outcome],
+                 dest ? " -> " : "", dest ? dest : "");
+    return strdup(line);
+}
+
+/* Where an output goes, refusing to land on the input itself. */
+static int destination(const options *opt, const item *it, const struct stat *st, char *dest,
+                       size_t cap, char *err, size_t errlen)
+{
+    if (opt->in_place) {
+        if (!realpath(it->path, dest)) { /* a symbolic link: replace what it points to */
+            snprintf(err, errlen, "%s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if ((size_t)snprintf(dest, cap, "%s/%s", opt->outdir, it->rel) >= cap) {
+        snprintf(err, errlen, "output path too long");
+        return -1;
+    }
+    struct stat ost;
+    if (stat(dest, &ost) == 0 && ost.st_dev == st->st_dev && ost.st_ino == st->st_ino) {
+        snprintf(err, errlen, "the output would replace the input (use --in-place for that)");
+        return -1;
+    }
+    return 0;
+}
+
+static int fix_one(faceup *h, int slot, const options *opt, const item *it, char **line)
+{
+    char err[PATH_MAX + 256] = "", dest[PATH_MAX] = "";
+    unsigned char *data = NULL;
+    size_t size = 0;
+    faceup_fixed *f = NULL;
+    int outcome = FAILED, wrote = 0;
+    struct stat st;
+    if (it->error) {
+        snprintf(err, sizeof err, "%s", it->error);
+    } else if (stat(it->path, &st) != 0) {
+        snprintf(err, sizeof err, "%s", strerror(errno));
+    } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, err, sizeof err) == 0) {
+        if (faceup_fix(h, data, size, &f) != FACEUP_OK) {
+            snprintf(err, sizeof err, "%s", faceup_errmsg(h));
+        } else {
+            const faceup_result *r = f->result;
+            outcome = f->path != FACEUP_FIX_UNCHANGED ? TURNED
+                    : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
+                        ? UNDECIDED : UPRIGHT;
+            /* in place, only what changes is written; -o mirrors every image */
+            int write = !opt->dry_run && (!opt->in_place || outcome == TURNED);
+            if (write && opt->in_place && !(st.st_mode & 0222)) {
+                snprintf(err, sizeof err, "read-only file: not replaced");
+                outcome = FAILED;
+            } else if (write && destination(opt, it, &st, dest, sizeof dest, err, sizeof err)) {
+                outcome = FAILED;
+            } else if (write && !opt->in_place && mkdirs(dest) != 0) {
+                snprintf(err, sizeof err, "cannot create the folders of %s: %s", dest,
+                         strerror(errno));
+                outcome = FAILED;
+            } else if (write && write_atomic(slot, dest, f->data, f->size, &st, opt->in_place,
+                                             err, sizeof err) != 0) {
+                outcome = FAILED;
+            } else {
+                wrote = write;
+            }
+        }
+    }
+    *line = render(opt, it, f, outcome, wrote ? dest : NULL, err);
+    faceup_fixed_free(f);
+    free(data);
+    return outcome;
+}
+
+static char oom_line[] = "error: out of memory";
+
+static void *worker(void *p)
+{
+    run *r = p;
+    pthread_mutex_lock(&r->mu);
+    int slot = r->slots++;
+    pthread_mutex_unlock(&r->mu);
+    faceup *h = faceup_create();
+    if (h) {
+        faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, r->opt->min_confidence);
+        faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)r->opt->max_pixels);
+        faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)r->opt->max_bytes);
+        faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, r->opt->keep_metadata);
+    }
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        int i = !stop_signal && r->next < r->in->n ? r->next++ : -1;
+        pthread_mutex_unlock(&r->mu);
+        if (i < 0)
+            break;
+        char *line = NULL;
+        int outcome = h ? fix_one(h, slot, r->opt, &r->in->v[i], &line) : FAILED;
+        pthread_mutex_lock(&r->mu);
+        r->out[i].line = line ? line : oom_line;
+        r->out[i].outcome = outcome;
+        r->n_done++;
+        pthread_cond_broadcast(&r->ready);
+        pthread_mutex_unlock(&r->mu);
+    }
+    faceup_destroy(h);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->ready); /* the main thread may be waiting for a stop */
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* ---- the command -------------------------------------------------------------------------- */
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void progress(int done_n, int total, double t0)
+{
+    double dt = now() - t0, rate = dt > 0 ? done_n / dt : 0;
+    int eta = rate > 0 ? (int)((total - done_n) / rate + 0.5) : 0;
+    fprintf(stderr, "\r\033[K%d/%d  %.1f images/s  ETA %d:%02d", done_n, total, rate, eta / 60,
+            eta % 60);
+    fflush(stderr);
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: faceup fix [options] (-o OUTDIR | --in-place | --dry-run) FILE|DIR...\n"
+            "\n"
+            "Hand images back upright: each is turned by the angle `faceup detect` finds, folded\n"
+            "with its EXIF Orientation into a single transform, and written with Orientation 1.\n"
+            "JPEGs are turned without loss when their size allows (else re-encoded with their own\n"
+            "quantisation tables), PNG and lossless WebP exactly, lossy WebP at its own quality;\n"
+            "EXIF, ICC, XMP and comments are kept. Undecided images are left as they are.\n"
+            "\n"
+            "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
+            "                          images of a folder at their paths relative to it\n"
+            "      --in-place          replace the inputs that change (atomically)\n"
+            "  -n, --dry-run           only report what would change\n"
+            "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp files; hidden\n"
+            "                          entries and symbolic links are skipped)\n"
+            "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
+            "      --min-confidence X  turn only when the decision's confidence is at least X\n"
+            "                          (default 0.5)\n"
+            "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
+            "      --json              one JSON object per input on stdout: the `detect --json`\n"
+            "                          fields plus action, rotated, path, dry_run, output\n"
+            "      --max-pixels N      refuse images over N pixels (default 100000000)\n"
+            "      --max-bytes N       refuse files over N bytes (default 268435456)\n"
+            "  -h, --help              this help\n"
+            "\n"
+            "Files are never half-written: a temporary file beside the target is fsync'ed and\n"
+            "renamed over it, keeping its permissions. Read-only files are not replaced. Ctrl-C\n"
+            "finishes the files in hand and stops.\n"
+            "\n"
+            "Exit status: 0 every input was handled, 1 some failed, 2 usage, 130/143 stopped by\n"
+            "SIGINT/SIGTERM.\n");
+}
+
+static int parse_number(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},   {"in-place", no_argument, NULL, 'I'},
+        {"dry-run", no_argument, NULL, 'n'},        {"recursive", no_argument, NULL, 'r'},
+        {"jobs", required_argument, NULL, 'j'},     {"min-confidence", required_argument, NULL, 'C'},
+        {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
+        {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "o:nrj:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->outdir = optarg; break;
+        case 'I': o->in_place = 1; break;
+        case 'n': o->dry_run = 1; break;
+        case 'r': *recursive = 1; break;
+        case 'S': o->keep_metadata = 0; break;
+        case 'J': o->json = 1; break;
+        case 'j':
+            if (parse_number(optarg, 1, MAX_JOBS, jobs))
+                return fprintf(stderr, "faceup fix: -j wants a number from 1 to %d\n", MAX_JOBS), -1;
+            break;
+        case 'C':
+            o->min_confidence = strtod(optarg, &end);
+            if (!*optarg || *end || !(o->min_confidence >= 0 && o->min_confidence <= 1))
+                return fprintf(stderr, "faceup fix: --min-confidence wants a number in [0, 1]\n"),
+                       -1;
+            break;
+        case 'P':
+            if (parse_number(optarg, 1, 4000000000000LL, &o->max_pixels))
+                return fprintf(stderr, "faceup fix: --max-pixels wants a positive number\n"), -1;
+            break;
+        case 'B':
+            if (parse_number(optarg, 1, 1000000000000000LL, &o->max_bytes))
+                return fprintf(stderr, "faceup fix: --max-bytes wants a positive number\n"), -1;
+            break;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind >= argc)
+        return fprintf(stderr, "faceup fix: no input files\n"), usage(stderr), -1;
+    if (!!o->outdir + o->in_place + o->dry_run != 1)
+        return fprintf(stderr, "faceup fix: say where the results go: exactly one of -o DIR, "
+                               "--in-place, --dry-run\n"), -1;
+    return 0;
+}
+
+/* Print the results in input order as they arrive; a progress line between them. */
+static void report(run *r, int tty, double t0, int counts[5])
+{
+    const list *in = r->in;
+    double last = 0;
+    int i = 0;
+    pthread_mutex_lock(&r->mu);
+    while (i < in->n) {
+        if (r->out[i].line) {
+            char *line = r->out[i].line;
+            int outcome = r->out[i].outcome;
+            pthread_mutex_unlock(&r->mu);
+            if (tty)
+                fprintf(stderr, "\r\033[K");
+            puts(line);
+            fflush(stdout);
+            counts[outcome]++;
+            if (line != oom_line)
+                free(line);
+            r->out[i].line = NULL;
+            i++;
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
+        if (stop_signal && r->next <= i)
+            break; /* nobody will do this one */
+        if (tty && now() - last > 0.1) {
+            last = now();
+            progress(r->n_done, in->n, t0);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&r->ready, &r->mu, &until);
+    }
+    pthread_mutex_unlock(&r->mu);
+    counts[SKIPPED] += in->n - i;
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+}
 
 int cli_fix(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "faceup fix: not implemented yet\n");
-    return 2;
+    options opt = {.keep_metadata = 1, .min_confidence = 0.5, .max_pixels = 100000000LL,
+                   .max_bytes = 256LL << 20};
+    int recursive = 0;
+    long long jobs = cli_ncpu();
+    int rc = parse_options(argc, argv, &opt, &recursive, &jobs);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+
+    list in = {0};
+    struct stat ost;
+    if (opt.outdir) {
+        if (mkdir(opt.outdir, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt.outdir, strerror(errno));
+            return 1;
+        }
+        if (stat(opt.outdir, &ost) == 0) {
+            in.have_out = 1;
+            in.out_dev = ost.st_dev;
+            in.out_ino = ost.st_ino;
+        }
+    }
+    if (list_inputs(&in, argv + optind, argc - optind, recursive) < 0) {
+        fprintf(stderr, "faceup fix: out of memory\n");
+        return 1;
+    }
+
+    run r = {.opt = &opt, .in = &in, .out = calloc((size_t)in.n + 1, sizeof(done))};
+    if (!r.out) {
+        fprintf(stderr, "faceup fix: out of memory\n");
+        return 1;
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.ready, NULL);
+    catch_signals();
+    double t0 = now();
+    if (jobs > in.n)
+        jobs = in.n > 0 ? in.n : 1;
+    pthread_t threads[MAX_JOBS];
+    int started = 0;
+    for (int i = 0; i < jobs; i++)
+        started += pthread_create(&threads[started], NULL, worker, &r) == 0;
+    int counts[5] = {0};
+    if (started == 0)
+        worker(&r); /* no threads to be had: work here, report after */
+    report(&r, isatty(STDERR_FILENO), t0, counts);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+
+    double dt = now() - t0;
+    fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
+            opt.dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
+            counts[FAILED]);
+    if (counts[SKIPPED])
+        fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
+    fprintf(stderr, " (%d files, %.1f s)\n", in.n, dt);
+
+    for (int i = 0; i < in.n; i++) {
+        free(in.v[i].path);
+        free(in.v[i].rel);
+        free(in.v[i].error);
+        if (r.out[i].line != oom_line)
+            free(r.out[i].line);
+    }
+    free(in.v);
+    free(r.out);
+    pthread_mutex_destroy(&r.mu);
+    pthread_cond_destroy(&r.ready);
+    if (stop_signal)
+        return 128 + stop_signal;
+    return counts[FAILED] ? 1 : 0;
 }

@@ -236,6 +236,7 @@ static int png_write(png_structp p, png_infop info, const fu_image *img, const m
     if (setjmp(png_jmpbuf(p)))
         return FACEUP_ERR_ENCODE;
     png_set_write_fn(p, out, png_write_mem, png_flush_mem);
+    png_set_benign_errors(p, 1); /* an ICC profile libpng finds invalid is left out, not fatal */
     png_set_IHDR(p, info, (png_uint_32)img->w, (png_uint_32)img->h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (m->exif.n)

@@ -17,11 +17,13 @@
  * The imperfect case. Blocks can only move as whole MCUs (8x8 up to 32x32 pixels, depending on
  * chroma subsampling). A partial MCU on the right or bottom edge has nowhere to go when a turn
  * would move it to the left or top edge; jpegtran then trims those pixels (-trim) or leaves the
- * edge unturned. We do neither: the image is decoded to its raw, still-subsampled planes
- * (no colour conversion, no up- or down-sampling), the planes are turned sample by sample, and
- * they are encoded again with the source's own quantisation tables and sampling factors (swapped
- * with the axes). The only loss is one more rounding through the DCT, and the path is reported
- * as FACEUP_FIX_REENCODED.
+ * edge unturned. We do neither: the image is decoded without colour conversion and encoded
+ * again with the source's own quantisation tables and sampling factors (both transposed with the
+ * axes), and the path is reported as FACEUP_FIX_REENCODED. Usually the decode stops at the raw,
+ * still-subsampled planes, which are turned sample by sample: the only loss is one more rounding
+ * through the DCT. That is exact only when each mirrored side is a whole number of chroma
+ * samples; a mirrored odd side (4:2:0, 101 pixels) would shift the colour by a pixel, so then
+ * the planes are upsampled to full size, turned, and subsampled again by the encoder.
  *
  * Markers. APPn and COM segments are copied in their original order, byte for byte (JFIF and
  * Adobe included: the encoder is told not to write its own), except the EXIF Orientation and
@@ -89,6 +91,7 @@ typedef struct job {
     JSAMPARRAY rowptr[MAX_COMPONENTS];
     JSAMPLE *scratch;                      /* target of rows past the end of a plane */
     JSAMPLE *band[MAX_COMPONENTS];         /* one iMCU row of a destination component */
+    JSAMPLE *full;                         /* or the whole image, components interleaved */
 } job;
 
 static void job_fail(job *j, int status, const char *msg)
@@ -464,8 +467,56 @@ static void turned_row(job *j, int ci, size_t y, JSAMPLE *out)
     memset(out + w, out[w - 1], padded - w);
 }
 
+/* Can the subsampled planes be turned as they are? (See the top of the file.) */
+static int planes_align(const struct jpeg_decompress_struct *s, int tr, int fx, int fy)
+{
+    for (int ci = 0; ci < s->num_components; ci++) {
+        const jpeg_component_info *c = &s->comp_info[ci];
+        JDIMENSION rx = (JDIMENSION)(s->max_h_samp_factor / c->h_samp_factor);
+        JDIMENSION ry = (JDIMENSION)(s->max_v_samp_factor / c->v_samp_factor);
+        int x_whole = s->image_width % rx == 0, y_whole = s->image_height % ry == 0;
+        if ((fx && !(tr ? y_whole : x_whole)) || (fy && !(tr ? x_whole : y_whole)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Full size, still in the JPEG's colour space (YCbCr, grey, CMYK, YCCK): turned whole, and
+ * subsampled again by the encoder. */
+static void reencode_full(job *j)
+{
+    struct jpeg_decompress_struct *s = &j->src;
+    s->out_color_space = s->jpeg_color_space;
+    s->dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(s);
+    size_t nc = (size_t)s->output_components, w = s->output_width, h = s->output_height;
+    size_t stride = w * nc;
+    j->full = job_alloc(j, stride, h);
+    while (s->output_scanline < h) {
+        JSAMPROW row = j->full + (size_t)s->output_scanline * stride;
+        jpeg_read_scanlines(s, &row, 1);
+    }
+    start_dst(j);
+    struct jpeg_compress_struct *d = &j->dst;
+    d->dct_method = JDCT_ISLOW;
+    jpeg_start_compress(d, TRUE);
+    copy_markers(j);
+    j->band[0] = job_alloc(j, stride, 1);
+    while (d->next_scanline < d->image_height) {
+        JSAMPROW row = j->band[0];
+        fu_d4_rows(j->plan->t, j->full, (int)w, (int)h, stride, (int)nc,
+                   (int)d->next_scanline, 1, row, stride);
+        jpeg_write_scanlines(d, &row, 1);
+    }
+    jpeg_finish_compress(d);
+}
+
 static void reencode(job *j)
 {
+    if (!planes_align(&j->src, j->tr, j->fx, j->fy)) {
+        reencode_full(j);
+        return;
+    }
     read_planes(j);
     start_dst(j);
     struct jpeg_compress_struct *d = &j->dst;
@@ -549,6 +600,7 @@ static void job_free(job *j)
         free(j->band[ci]);
     }
     free(j->scratch);
+    free(j->full);
     fu_buf_free(&j->out);
     free(j);
 }
