@@ -1,0 +1,440 @@
+/*
+ * api.c - the endpoints: routing, the checks on an image request, the work, the answers.
+ *
+ * Statuses are chosen so that a client can tell its own mistakes from ours: anything about the
+ * request is 4xx (400 malformed, 411/413 length, 415 not an image we read, 422 an image we cannot
+ * decode or that has too many pixels), 503 means "try again later" (queue full, out of memory),
+ * and 500 is left for what really is a bug in faceup.
+ */
+#include "api.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assets.h"
+
+static const struct {
+    const char *path;
+    int is_post;
+} routes[SRV_EP_COUNT] = {
+    [SRV_EP_PAGE] = {"/", 0},
+    [SRV_EP_FIX] = {"/v1/fix", 1},
+    [SRV_EP_DETECT] = {"/v1/detect", 1},
+    [SRV_EP_HEALTHZ] = {"/healthz", 0},
+    [SRV_EP_READYZ] = {"/readyz", 0},
+    [SRV_EP_METRICS] = {"/metrics", 0},
+    [SRV_EP_OPENAPI] = {"/openapi.json", 0},
+    [SRV_EP_OTHER] = {NULL, 0},
+};
+
+const char *srv_endpoint_name(int ep)
+{
+    return ep >= 0 && ep < SRV_EP_OTHER ? routes[ep].path : "other";
+}
+
+int srv_api_route(const char *method, const char *path, srv_endpoint *ep)
+{
+    *ep = SRV_EP_OTHER;
+    for (int e = 0; e < SRV_EP_OTHER; e++) {
+        if (strcmp(path, routes[e].path) != 0)
+            continue;
+        *ep = (srv_endpoint)e;
+        int ok = routes[e].is_post ? !strcmp(method, "POST")
+                                   : !strcmp(method, "GET") || !strcmp(method, "HEAD");
+        return ok ? 0 : 405;
+    }
+    return 404;
+}
+
+const char *srv_api_allow(srv_endpoint ep)
+{
+    return ep < SRV_EP_OTHER && routes[ep].is_post ? "POST" : "GET, HEAD";
+}
+
+int srv_api_takes_image(srv_endpoint ep)
+{
+    return ep < SRV_EP_OTHER && routes[ep].is_post;
+}
+
+/* --- replies ------------------------------------------------------------------------------- */
+
+static void release_malloc(void *p)
+{
+    free(p);
+}
+
+static void set_body(srv_reply *r, char *text, size_t size)
+{
+    r->body = (const unsigned char *)text;
+    r->size = size;
+    r->release = release_malloc;
+    r->release_arg = text;
+}
+
+static void set_static(srv_reply *r, int status, const char *type, const void *body, size_t size)
+{
+    r->status = status;
+    r->content_type = type;
+    r->body = body;
+    r->size = size;
+    r->release = NULL;
+}
+
+void srv_reply_header(srv_reply *r, const char *name, const char *fmt, ...)
+{
+    assert(r->n_headers < SRV_REPLY_HEADERS);
+    if (r->n_headers >= SRV_REPLY_HEADERS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    r->headers[r->n_headers].name = name;
+    vsnprintf(r->headers[r->n_headers].value, sizeof r->headers[0].value, fmt, ap);
+    va_end(ap);
+    r->n_headers++;
+}
+
+void srv_reply_free(srv_reply *r)
+{
+    if (r->release)
+        r->release(r->release_arg);
+    r->release = NULL;
+    r->body = NULL;
+    r->size = 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* When even an error cannot be allocated, a static one still tells the truth. */
+static const char oom_body[] =
+    "{\"error\":{\"code\":\"overloaded\",\"message\":\"out of memory, try again later\"}}";
+
+static void reply_oom(srv_reply *r)
+{
+    srv_reply_free(r);
+    set_static(r, 503, "application/json", oom_body, sizeof oom_body - 1);
+    r->n_headers = 0;
+    srv_reply_header(r, "Retry-After", "1");
+}
+
+void srv_reply_error(srv_reply *r, int status, const char *code, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+
+    srv_reply_free(r);
+    r->status = status;
+    r->content_type = "application/json";
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) {
+        reply_oom(r);
+        return;
+    }
+    fprintf(f, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+    json_string(f, message);
+    fputs("}}", f);
+    if (fclose(f) != 0) {
+        free(text);
+        reply_oom(r);
+        return;
+    }
+    set_body(r, text, size);
+    if (status == 503)
+        srv_reply_header(r, "Retry-After", "1");
+}
+
+/* --- image requests ------------------------------------------------------------------------ */
+
+int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_request_head *head,
+                      uint64_t max_body, srv_reply *err)
+{
+    memset(req, 0, sizeof *req);
+    req->ep = ep;
+    const char *why = "";
+    if (srv_parse_content_type(head->content_type, &req->ctype, &why) != 0) {
+        srv_reply_error(err, 400, "bad_request", "Content-Type: %s", why);
+        return -1;
+    }
+    if (req->ctype.kind == SRV_MEDIA_OTHER) {
+        srv_reply_error(err, 415, "unsupported_media_type",
+                       "send image/jpeg, image/png, image/webp, application/octet-stream or "
+                       "multipart/form-data with a 'file' field");
+        return -1;
+    }
+    if (head->min_confidence) {
+        if (srv_parse_unit_interval(head->min_confidence, &req->min_confidence) != 0) {
+            srv_reply_error(err, 400, "bad_request", "min_confidence must be a number from 0 to 1");
+            return -1;
+        }
+        req->has_min_confidence = 1;
+    }
+    /* libmicrohttpd decodes chunked bodies (and then ignores any Content-Length). */
+    int chunked = head->transfer_encoding && strstr(head->transfer_encoding, "chunked");
+    if (head->content_length_count > 1) {
+        /* Two lengths are how request smuggling starts: refuse rather than pick one. */
+        srv_reply_error(err, 400, "bad_request", "more than one Content-Length");
+        return -1;
+    }
+    if (!chunked) {
+        uint64_t length;
+        if (!head->content_length) {
+            srv_reply_error(err, 411, "length_required",
+                           "send Content-Length or Transfer-Encoding: chunked");
+            return -1;
+        }
+        if (srv_parse_content_length(head->content_length, &length) != 0) {
+            srv_reply_error(err, 400, "bad_request", "malformed Content-Length");
+            return -1;
+        }
+        if (length > max_body) {
+            srv_reply_error(err, 413, "payload_too_large", "the body is over %llu bytes",
+                           (unsigned long long)max_body);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int srv_api_take_body(srv_image_request *req, const unsigned char *body, size_t size, srv_reply *err)
+{
+    if (req->ctype.kind != SRV_MEDIA_MULTIPART) {
+        req->files[0].data = body;
+        req->files[0].size = size;
+        req->files[0].is_file = 1;
+        req->n_files = 1;
+    } else {
+        int n = 0;
+        const char *why = "";
+        if (srv_multipart_parse(body, size, req->ctype.boundary, req->files, &n, &why) != 0) {
+            srv_reply_error(err, 400, "bad_request", "multipart body: %s", why);
+            return -1;
+        }
+        /* Keep the 'file' fields, in order; other fields are ignored. */
+        req->n_files = 0;
+        for (int i = 0; i < n; i++)
+            if (req->files[i].is_file)
+                req->files[req->n_files++] = req->files[i];
+        if (req->n_files == 0) {
+            srv_reply_error(err, 400, "bad_request", "no 'file' field in the form");
+            return -1;
+        }
+    }
+    if (req->ep == SRV_EP_FIX && req->n_files > 1) {
+        srv_reply_error(err, 400, "bad_request", "/v1/fix takes one file, got %d", req->n_files);
+        return -1;
+    }
+    for (int i = 0; i < req->n_files; i++)
+        if (req->files[i].size == 0) {
+            srv_reply_error(err, 400, "bad_request", "empty image");
+            return -1;
+        }
+    return 0;
+}
+
+/* The status and error code of a failed faceup call. */
+static void reply_faceup_error(srv_reply *r, int status, const char *message)
+{
+    switch (status) {
+    case FACEUP_ERR_FORMAT:
+        srv_reply_error(r, 415, "unsupported_media_type", "%s", message);
+        break;
+    case FACEUP_ERR_DECODE:
+        srv_reply_error(r, 422, "undecodable_image", "%s", message);
+        break;
+    case FACEUP_ERR_TOO_MANY_PIXELS:
+        srv_reply_error(r, 422, "too_many_pixels", "%s", message);
+        break;
+    case FACEUP_ERR_TOO_MANY_BYTES:
+        srv_reply_error(r, 413, "payload_too_large", "%s", message);
+        break;
+    case FACEUP_ERR_NOMEM:
+        srv_reply_error(r, 503, "overloaded", "%s", message);
+        break;
+    case FACEUP_ERR_ARGUMENT:
+        srv_reply_error(r, 400, "bad_request", "%s", message);
+        break;
+    default:
+        srv_reply_error(r, 500, "internal", "%s", message);
+        break;
+    }
+}
+
+static const char *media_type(faceup_format f)
+{
+    switch (f) {
+    case FACEUP_FORMAT_PNG: return "image/png";
+    case FACEUP_FORMAT_WEBP: return "image/webp";
+    default: return "image/jpeg";
+    }
+}
+
+static void decision_text(char *out, size_t cap, int orientation)
+{
+    if (orientation == FACEUP_UNDECIDED)
+        snprintf(out, cap, "undecided");
+    else
+        snprintf(out, cap, "%d", orientation);
+}
+
+static void release_fixed(void *p)
+{
+    faceup_fixed_free(p);
+}
+
+static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
+{
+    const srv_part *file = &req->files[0];
+    double saved = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);
+    if (req->has_min_confidence)
+        faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, req->min_confidence);
+    faceup_fixed *fixed = NULL;
+    int rc = faceup_fix(h, file->data, file->size, &fixed);
+    faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
+    if (rc != FACEUP_OK) {
+        reply_faceup_error(out, rc, faceup_errmsg(h));
+        return;
+    }
+    const faceup_result *r = fixed->result;
+    static const char *const paths[] = {"unchanged", "lossless", "reencoded"};
+    out->status = 200;
+    out->content_type = media_type(fixed->format);
+    out->body = fixed->data;
+    out->size = fixed->size;
+    out->release = release_fixed;
+    out->release_arg = fixed;
+    decision_text(out->decision, sizeof out->decision, r->orientation);
+    srv_reply_header(out, "X-Faceup-Orientation", "%s", out->decision);
+    srv_reply_header(out, "X-Faceup-Confidence", "%.4f", r->confidence);
+    srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);
+    srv_reply_header(out, "X-Faceup-Faces", "%d", r->n_faces);
+    srv_reply_header(out, "X-Faceup-Path", "%s",
+                    fixed->path >= 0 && fixed->path <= 2 ? paths[fixed->path] : "unknown");
+    srv_metrics_decision(req->metrics, r->orientation);
+}
+
+static void run_detect(const srv_image_request *req, faceup *h, srv_reply *out)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) {
+        reply_oom(out);
+        return;
+    }
+    int many = req->n_files > 1, failed = 0;
+    size_t used = 0;
+    if (many)
+        fputc('[', f);
+    for (int i = 0; i < req->n_files && !failed; i++) {
+        const srv_part *file = &req->files[i];
+        faceup_result *r = NULL;
+        int rc = faceup_detect(h, file->data, file->size, &r);
+        char one[16] = "error";
+        if (rc == FACEUP_OK) {
+            decision_text(one, sizeof one, r->orientation);
+            srv_metrics_decision(req->metrics, r->orientation);
+        } else if (!many) {
+            /* One image: its failure is the request's, with the status that says why. */
+            fclose(f);
+            free(text);
+            reply_faceup_error(out, rc, faceup_errmsg(h));
+            return;
+        }
+        /* Several: each answer stands on its own, errors in their "error" field. */
+        char *json = faceup_result_json(r, file->filename[0] ? file->filename : NULL,
+                                        rc == FACEUP_OK ? NULL : faceup_errmsg(h));
+        faceup_result_free(r);
+        if (!json) {
+            failed = 1;
+            break;
+        }
+        if (i)
+            fputc(',', f);
+        fputs(json, f);
+        free(json);
+        int n = snprintf(out->decision + used, sizeof out->decision - used, "%s%s", i ? "," : "",
+                         one);
+        used = n < 0 || (size_t)n >= sizeof out->decision - used ? sizeof out->decision - 1
+                                                                  : used + (size_t)n;
+    }
+    if (many)
+        fputc(']', f);
+    if (fclose(f) != 0 || failed) {
+        free(text);
+        reply_oom(out);
+        return;
+    }
+    out->status = 200;
+    out->content_type = "application/json";
+    set_body(out, text, size);
+}
+
+void srv_api_run(const srv_image_request *req, faceup *h, srv_reply *out)
+{
+    if (req->ep == SRV_EP_FIX)
+        run_fix(req, h, out);
+    else
+        run_detect(req, h, out);
+}
+
+/* --- the other endpoints ------------------------------------------------------------------- */
+
+void srv_api_get(srv_endpoint ep, const srv_api_state *state, srv_reply *out)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    static const char ready[] = "{\"status\":\"ready\"}";
+    switch (ep) {
+    case SRV_EP_PAGE:
+        set_static(out, 200, "text/html; charset=utf-8", srv_asset_page_html,
+                   srv_asset_page_html_size);
+        break;
+    case SRV_EP_OPENAPI:
+        set_static(out, 200, "application/json", srv_asset_openapi_json,
+                   srv_asset_openapi_json_size);
+        break;
+    case SRV_EP_HEALTHZ:
+        set_static(out, 200, "application/json", ok, sizeof ok - 1);
+        break;
+    case SRV_EP_READYZ:
+        if (state->gauges.ready)
+            set_static(out, 200, "application/json", ready, sizeof ready - 1);
+        else
+            srv_reply_error(out, 503, "not_ready", "the model is warming up");
+        break;
+    case SRV_EP_METRICS: {
+        size_t size = 0;
+        char *text = srv_metrics_render(state->metrics, &state->gauges, &size);
+        if (!text) {
+            reply_oom(out);
+            break;
+        }
+        out->status = 200;
+        out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        set_body(out, text, size);
+        break;
+    }
+    default:
+        srv_reply_error(out, 404, "not_found", "no such endpoint");
+        break;
+    }
+}

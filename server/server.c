@@ -1,0 +1,568 @@
+/*
+ * server.c - connections, request bodies, workers and the life of the process.
+ *
+ * libmicrohttpd runs one internal thread (epoll) that does all the socket work and never blocks
+ * on an image. A request goes:
+ *
+ *   headers in    on_request() first call: route, check the headers against the limits, and
+ *                 answer at once when the request is wrong (404/405/411/413/415/400) or cheap
+ *                 (GET endpoints).
+ *   body          on_request() with data: append to a buffer, never past --max-body, and within
+ *                 a budget for all requests together; a body that outgrows either is read to
+ *                 its end but no longer kept, and answered 413 (or 503 for the budget).
+ *   complete      on_request() with no data: split the form, suspend the connection and queue
+ *                 a job; a full queue is answered 503 at once.
+ *   worker        run_job(): decide (and turn) the image with the worker's own faceup handle,
+ *                 then resume the connection, and libmicrohttpd calls on_request() again, which
+ *                 sends the reply.
+ *   completed     on_completed(): one log line, the metrics, free the request.
+ *
+ * Shutdown (SIGTERM/SIGINT): stop listening, wait for the requests in flight (answering them
+ * with "Connection: close"), let the workers finish, then stop the daemon. Suspended connections
+ * must all be resumed before MHD_stop_daemon(); draining first guarantees it.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "metrics.h"
+#include "pool.h"
+#include "watchdog.h"
+
+/* libmicrohttpd's memory per connection: the request line and headers must fit in it. */
+#define CONNECTION_MEMORY (64u * 1024u)
+/* A body buffer starts at this and doubles as data arrives (never past --max-body). */
+#define BODY_START (64u * 1024u)
+
+typedef struct server {
+    srv_server_config cfg;
+    struct MHD_Daemon *daemon;
+    srv_pool *pool;
+    srv_metrics *metrics;
+    srv_watchdog *watchdog;
+    atomic_int in_flight;
+    atomic_int stopping;
+    /* Body bytes held by all requests, and the most we hold at once: max-body bounds one
+     * request, this bounds max-connections of them uploading together. */
+    atomic_size_t buffered;
+    size_t budget;
+} server;
+
+typedef enum body_state { BODY_OK, BODY_TOO_LARGE, BODY_OVER_BUDGET } body_state;
+
+typedef struct request {
+    srv_job job;             /* first member: run_job() gets the request back from it */
+    server *srv;
+    struct MHD_Connection *conn;
+    srv_watch *watch;
+    srv_endpoint ep;
+    char method[16], path[128];
+    struct timespec t0;
+    uint64_t bytes_in, bytes_out;
+    unsigned char *body;
+    size_t len, cap;
+    body_state body_status;
+    srv_image_request img;
+    srv_reply reply;
+    int reply_ready;        /* set by a worker before it resumes the connection */
+    int status;             /* the status queued, 0 until then */
+    char decision[48];
+} request;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Copy for the log line: printable ASCII only, truncated. */
+static void copy_printable(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < cap; s++)
+        out[n++] = (*s > 0x20 && *s < 0x7f) ? *s : '?';
+    out[n] = '\0';
+}
+
+static void body_free(request *rq)
+{
+    if (rq->cap)
+        atomic_fetch_sub(&rq->srv->buffered, rq->cap);
+    free(rq->body);
+    rq->body = NULL;
+    rq->len = rq->cap = 0;
+}
+
+/* Append upload data; BODY_OK, or why it cannot be kept. */
+static body_state body_append(request *rq, const char *data, size_t n)
+{
+    server *s = rq->srv;
+    size_t max = (size_t)s->cfg.max_body;
+    if (n > max - rq->len)
+        return BODY_TOO_LARGE;
+    size_t need = rq->len + n;
+    if (need > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : BODY_START;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        if (cap > max)
+            cap = max;
+        size_t grow = cap - rq->cap;
+        if (atomic_fetch_add(&s->buffered, grow) + grow > s->budget) {
+            atomic_fetch_sub(&s->buffered, grow);
+            return BODY_OVER_BUDGET;
+        }
+        unsigned char *p = realloc(rq->body, cap);
+        if (!p) {
+            atomic_fetch_sub(&s->buffered, grow);
+            return BODY_OVER_BUDGET;
+        }
+        rq->body = p;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len = need;
+    return BODY_OK;
+}
+
+static void gauges(server *s, srv_gauges *g)
+{
+    g->queue_depth = srv_pool_depth(s->pool);
+    g->queue_capacity = s->cfg.queue;
+    g->in_flight = atomic_load(&s->in_flight);
+    g->workers = s->cfg.threads;
+    g->workers_busy = srv_pool_busy(s->pool);
+    g->ready = srv_pool_ready(s->pool) && !atomic_load(&s->stopping);
+}
+
+/* Hand rq->reply to libmicrohttpd. */
+static enum MHD_Result send_reply(request *rq)
+{
+    server *s = rq->srv;
+    srv_reply *r = &rq->reply;
+    struct MHD_Response *resp;
+    if (r->release)
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            r->size, (void *)r->body, r->release, r->release_arg);
+    else
+        resp = MHD_create_response_from_buffer(r->size, (void *)r->body, MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        srv_reply_free(r);
+        return MHD_NO;
+    }
+    r->release = NULL;   /* the response owns the body now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (int i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (rq->ep == SRV_EP_PAGE)
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'unsafe-inline'; "
+                                "style-src 'unsafe-inline'; img-src 'self' blob: data:; "
+                                "connect-src 'self'; form-action 'self'");
+    else
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (atomic_load(&s->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+
+    body_free(rq);   /* the image is decided: its bytes are not needed any more */
+    enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES) {
+        rq->status = r->status;
+        rq->bytes_out = r->size;
+        if (r->decision[0])
+            memcpy(rq->decision, r->decision, sizeof rq->decision);
+        srv_watchdog_arm(s->watchdog, rq->watch);   /* the client now has to read it */
+    }
+    return ret;
+}
+
+static void run_job(srv_job *job, faceup *h)
+{
+    request *rq = (request *)job;
+    srv_api_run(&rq->img, h, &rq->reply);
+    rq->reply_ready = 1;
+    /* Resuming hands the request back to the daemon thread (through a lock, which also
+     * publishes the reply to it); on_request() then sends it. */
+    MHD_resume_connection(rq->conn);
+}
+
+/* An answer decided from the headers alone. With no body to come it waits for libmicrohttpd's
+ * next call, which keeps the connection alive; with a body on its way it goes at once, and the
+ * library discards the body and closes the connection after it, as it must. */
+static enum MHD_Result reply_early(request *rq)
+{
+    struct MHD_Connection *c = rq->conn;
+    const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int body = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                           MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL ||
+               (length && strcmp(length, "0") != 0);
+    if (body)
+        return send_reply(rq);
+    rq->reply_ready = 1;
+    return MHD_YES;
+}
+
+/* Counts the Content-Length headers into *cls. */
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (srv_ascii_ieq(key, strlen(key), "Content-Length"))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const char *url,
+                                     const char *method, void **con_cls)
+{
+    request *rq = calloc(1, sizeof *rq);
+    if (!rq)
+        return MHD_NO;   /* no memory even for the bookkeeping: drop the connection */
+    *con_cls = rq;
+    rq->srv = s;
+    rq->conn = c;
+    clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+    copy_printable(rq->method, sizeof rq->method, method);
+    copy_printable(rq->path, sizeof rq->path, url);
+    strcpy(rq->decision, "-");
+    atomic_fetch_add(&s->in_flight, 1);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    rq->watch = ci ? ci->socket_context : NULL;
+    srv_watchdog_arm(s->watchdog, rq->watch);   /* the body gets a full window of its own */
+
+    int st = srv_api_route(method, url, &rq->ep);
+    if (st == 404) {
+        srv_reply_error(&rq->reply, 404, "not_found", "no endpoint %s", rq->path);
+        return reply_early(rq);
+    }
+    if (st == 405) {
+        const char *allow = srv_api_allow(rq->ep);
+        srv_reply_error(&rq->reply, 405, "method_not_allowed", "%s takes %s", rq->path, allow);
+        srv_reply_header(&rq->reply, "Allow", "%s", allow);
+        return reply_early(rq);
+    }
+    if (!srv_api_takes_image(rq->ep)) {
+        srv_api_state state = {s->metrics, {0}};
+        gauges(s, &state.gauges);
+        srv_api_get(rq->ep, &state, &rq->reply);
+        return reply_early(rq);
+    }
+    srv_request_head head = {
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING),
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_confidence"),
+        0,
+    };
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &head.content_length_count);
+    if (srv_api_check_head(&rq->img, rq->ep, &head, s->cfg.max_body, &rq->reply) != 0)
+        return reply_early(rq);
+    rq->img.metrics = s->metrics;
+    return MHD_YES;
+}
+
+static void take_upload(request *rq, const char *data, size_t n)
+{
+    rq->bytes_in += n;
+    if (rq->body_status != BODY_OK)
+        return;   /* already refused: read to the end, keep nothing */
+    rq->body_status = body_append(rq, data, n);
+    if (rq->body_status != BODY_OK)
+        body_free(rq);
+}
+
+static enum MHD_Result finish_upload(request *rq)
+{
+    server *s = rq->srv;
+    if (rq->body_status == BODY_TOO_LARGE) {
+        srv_reply_error(&rq->reply, 413, "payload_too_large", "the body is over %llu bytes",
+                       (unsigned long long)s->cfg.max_body);
+        return send_reply(rq);
+    }
+    if (rq->body_status == BODY_OVER_BUDGET) {
+        srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
+        return send_reply(rq);
+    }
+    if (srv_api_take_body(&rq->img, rq->body, rq->len, &rq->reply) != 0)
+        return send_reply(rq);
+    rq->job.run = run_job;
+    srv_watchdog_disarm(s->watchdog, rq->watch);   /* from here the time is ours */
+    MHD_suspend_connection(rq->conn);
+    if (srv_pool_submit(s->pool, &rq->job) != 0) {
+        if (atomic_load(&s->stopping))
+            srv_reply_error(&rq->reply, 503, "overloaded", "the server is shutting down");
+        else
+            srv_reply_error(&rq->reply, 503, "overloaded", "%d images are already waiting",
+                           s->cfg.queue);
+        rq->reply_ready = 1;
+        MHD_resume_connection(rq->conn);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    request *rq = *con_cls;
+    if (!rq)
+        return start_request(cls, c, url, method, con_cls);
+    if (*upload_size) {
+        take_upload(rq, upload_data, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->reply_ready)
+        return send_reply(rq);
+    return finish_upload(rq);
+}
+
+static void log_request(const request *rq, double ms, int cut)
+{
+    char status[8], line[512];
+    snprintf(status, sizeof status, rq->status ? "%d" : "-", rq->status);
+    int n = snprintf(line, sizeof line, "%s %s %s %.1fms in=%llu out=%llu orientation=%s%s\n",
+                     rq->method, rq->path, status, ms, (unsigned long long)rq->bytes_in,
+                     (unsigned long long)rq->bytes_out, rq->decision,
+                     cut ? " (timed out)" : rq->status ? "" : " (connection closed)");
+    if (n > 0) {
+        /* One write per line, so lines from different requests never interleave. */
+        size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+        if (write(STDERR_FILENO, line, len) < 0)
+            return;
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    server *s = cls;
+    request *rq = *con_cls;
+    (void)c;
+    if (!rq)
+        return;
+    *con_cls = NULL;
+    double secs = seconds_since(&rq->t0);
+    int cut = srv_watchdog_expired(s->watchdog, rq->watch);
+    if (rq->status)
+        srv_metrics_request(s->metrics, rq->ep, rq->status, secs, rq->bytes_in, rq->bytes_out);
+    log_request(rq, secs * 1000.0, cut);
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        srv_watchdog_arm(s->watchdog, rq->watch);   /* the next request's headers */
+    body_free(rq);
+    srv_reply_free(&rq->reply);
+    free(rq);
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? srv_watchdog_add(s->watchdog, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_watchdog_remove(s->watchdog, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Resolve --bind into a socket address with the port set. */
+static int resolve(const srv_server_config *cfg, struct sockaddr_storage *addr, socklen_t *len)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    int rc = getaddrinfo(cfg->bind, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "faceup serve: --bind %s: %s\n", cfg->bind, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* libmicrohttpd's own messages (a malformed request it refused itself, a failed bind), one line
+ * each, marked as its own. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[320];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0)
+        return;
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    fprintf(stderr, "libmicrohttpd: %s\n", line);
+}
+
+static struct MHD_Daemon *start_daemon(server *s)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (resolve(&s->cfg, &addr, &addr_len) != 0)
+        return NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "faceup serve: cannot listen on %s port %d\n", s->cfg.bind, s->cfg.port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int port = info ? info->port : s->cfg.port;
+    char host[INET6_ADDRSTRLEN + 2];
+    if (getnameinfo((struct sockaddr *)&addr, addr_len, host + 1, sizeof host - 2, NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        snprintf(host + 1, sizeof host - 2, "%s", s->cfg.bind);
+    if (addr.ss_family == AF_INET6) {
+        host[0] = '[';
+        strcat(host, "]");
+        fprintf(stderr, "listening on http://%s:%d\n", host, port);
+    } else {
+        fprintf(stderr, "listening on http://%s:%d\n", host + 1, port);
+    }
+    return d;
+}
+
+void srv_server_defaults(srv_server_config *cfg, int ncpu)
+{
+    cfg->bind = "127.0.0.1";
+    cfg->port = 8080;
+    cfg->threads = ncpu;
+    cfg->queue = 128;
+    cfg->max_connections = 256;
+    cfg->timeout = 30;
+    cfg->max_body = 32u << 20;
+    cfg->max_pixels = 50e6;
+}
+
+/* Wait until the requests in flight are answered, or `grace` seconds. */
+static void drain(server *s, double grace)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&s->in_flight) > 0 && seconds_since(&t0) < grace) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    int left = atomic_load(&s->in_flight);
+    if (left > 0)
+        fprintf(stderr, "faceup serve: %d requests still in flight after %.0f s; closing them\n",
+                left, grace);
+}
+
+int srv_server_run(const srv_server_config *cfg)
+{
+    /* Every thread started from here on inherits this mask: the signals come to sigwait(). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    server s = {0};
+    s.cfg = *cfg;
+    /* All bodies together: eight of the largest, and at least 256 MiB. */
+    uint64_t budget = cfg->max_body > UINT64_MAX / 8 ? UINT64_MAX : cfg->max_body * 8;
+    if (budget < (256u << 20))
+        budget = 256u << 20;
+    s.budget = budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
+    atomic_init(&s.in_flight, 0);
+    atomic_init(&s.stopping, 0);
+    atomic_init(&s.buffered, 0);
+
+    int rc = 1;
+    srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};
+    s.metrics = srv_metrics_create();
+    s.watchdog = s.metrics ? srv_watchdog_create(cfg->timeout, s.metrics) : NULL;
+    s.pool = s.watchdog ? srv_pool_create(&pc) : NULL;
+    if (!s.pool) {
+        fprintf(stderr, "faceup serve: out of memory or threads\n");
+        goto done;
+    }
+    s.daemon = start_daemon(&s);
+    if (!s.daemon)
+        goto done;
+    if (srv_pool_wait_ready(s.pool) != 0) {
+        fprintf(stderr, "faceup serve: the workers could not load the model\n");
+        goto done;
+    }
+    fprintf(stderr, "ready: %d workers, queue %d, max body %llu bytes, max pixels %.0f, "
+                    "timeout %d s\n",
+            cfg->threads, cfg->queue, (unsigned long long)cfg->max_body, cfg->max_pixels,
+            cfg->timeout);
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "faceup serve: %s: finishing the requests in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+
+done:
+    atomic_store(&s.stopping, 1);
+    if (s.daemon) {
+        MHD_socket listen_fd = MHD_quiesce_daemon(s.daemon);
+        if (listen_fd != MHD_INVALID_SOCKET)
+            close(listen_fd);
+        drain(&s, (double)cfg->timeout + 5.0);
+    }
+    if (s.pool)
+        srv_pool_stop(s.pool);   /* every queued image answered; later ones get 503 */
+    if (s.daemon)
+        MHD_stop_daemon(s.daemon);
+    srv_pool_destroy(s.pool);
+    srv_watchdog_destroy(s.watchdog);
+    srv_metrics_destroy(s.metrics);
+    if (rc == 0)
+        fprintf(stderr, "faceup serve: stopped\n");
+    return rc;
+}

@@ -1,0 +1,29 @@
+/*
+ * server.h - `faceup serve`: the HTTP service on libmicrohttpd.
+ */
+#ifndef SRV_SERVER_H
+#define SRV_SERVER_H
+
+#include <stdint.h>
+
+typedef struct srv_server_config {
+    const char *bind;       /* address to listen on, numeric or a host name ("127.0.0.1") */
+    int port;               /* 0 picks a free port */
+    int threads;            /* workers, each with its own faceup handle */
+    int queue;              /* images that may wait for a worker before 503 */
+    int max_connections;
+    int timeout;            /* seconds for each phase a client controls (see watchdog.h) */
+    uint64_t max_body;      /* request body bytes */
+    double max_pixels;      /* width x height of one image */
+} srv_server_config;
+
+/* Defaults, then FACEUP_* environment variables are for the caller (cli/serve.c) to apply. */
+void srv_server_defaults(srv_server_config *cfg, int ncpu);
+
+/* Listen, print "listening on http://HOST:PORT" on stderr, serve until SIGTERM or SIGINT, then
+ * stop accepting, finish the requests in flight and return 0. Returns 1 when the server could
+ * not start (the reason printed on stderr). Call from the main thread before any other thread
+ * is started: it blocks SIGTERM and SIGINT in every thread and waits for them itself. */
+int srv_server_run(const srv_server_config *cfg);
+
+#endif

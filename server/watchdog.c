@@ -1,0 +1,186 @@
+/*
+ * watchdog.c - one thread that wakes four times a second and shuts down overdue connections.
+ *
+ * The connections are a doubly linked list under one mutex. The HTTP library tells us a
+ * connection is closing (srv_watchdog_remove) before it closes the descriptor, and removal takes
+ * the same mutex the scan holds while it calls shutdown(), so the watchdog never touches a
+ * descriptor that was closed and perhaps reused. A scan is linear in the open connections, which
+ * --max-connections bounds.
+ */
+#include "watchdog.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define TICK_NS 250000000L
+
+struct srv_watch {
+    int fd;
+    int armed, expired;
+    struct timespec deadline;
+    srv_watch *prev, *next;
+};
+
+struct srv_watchdog {
+    double timeout;
+    srv_metrics *metrics;
+    pthread_mutex_t mu;
+    pthread_cond_t stop_cv;
+    int stopping;
+    srv_watch *head;
+    pthread_t thread;
+};
+
+static struct timespec after(double seconds)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long ns = (long long)(seconds * 1e9);
+    t.tv_sec += (time_t)(ns / 1000000000LL);
+    t.tv_nsec += (long)(ns % 1000000000LL);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static int passed(const struct timespec *deadline, const struct timespec *now)
+{
+    return now->tv_sec > deadline->tv_sec ||
+           (now->tv_sec == deadline->tv_sec && now->tv_nsec >= deadline->tv_nsec);
+}
+
+static void *watch_loop(void *arg)
+{
+    srv_watchdog *wd = arg;
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->stopping) {
+        struct timespec wake = after(TICK_NS / 1e9);
+        pthread_cond_timedwait(&wd->stop_cv, &wd->mu, &wake);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (srv_watch *w = wd->head; w; w = w->next) {
+            if (!w->armed || !passed(&w->deadline, &now))
+                continue;
+            w->armed = 0;
+            w->expired = 1;
+            shutdown(w->fd, SHUT_RDWR);
+            srv_metrics_timeout(wd->metrics);
+            fprintf(stderr, "faceup serve: closed a connection that was slower than %g s\n",
+                    wd->timeout);
+        }
+    }
+    pthread_mutex_unlock(&wd->mu);
+    return NULL;
+}
+
+srv_watchdog *srv_watchdog_create(double timeout_s, srv_metrics *metrics)
+{
+    srv_watchdog *wd = calloc(1, sizeof *wd);
+    if (!wd)
+        return NULL;
+    wd->timeout = timeout_s;
+    wd->metrics = metrics;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&wd->stop_cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&wd->mu, NULL);
+    if (pthread_create(&wd->thread, NULL, watch_loop, wd) != 0) {
+        pthread_cond_destroy(&wd->stop_cv);
+        pthread_mutex_destroy(&wd->mu);
+        free(wd);
+        return NULL;
+    }
+    return wd;
+}
+
+srv_watch *srv_watchdog_add(srv_watchdog *wd, int fd)
+{
+    if (!wd)
+        return NULL;
+    srv_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->fd = fd;
+    w->armed = 1;
+    w->deadline = after(wd->timeout);
+    pthread_mutex_lock(&wd->mu);
+    w->next = wd->head;
+    if (wd->head)
+        wd->head->prev = w;
+    wd->head = w;
+    pthread_mutex_unlock(&wd->mu);
+    return w;
+}
+
+void srv_watchdog_arm(srv_watchdog *wd, srv_watch *w)
+{
+    if (!wd || !w)
+        return;
+    struct timespec deadline = after(wd->timeout);
+    pthread_mutex_lock(&wd->mu);
+    if (!w->expired) {
+        w->deadline = deadline;
+        w->armed = 1;
+    }
+    pthread_mutex_unlock(&wd->mu);
+}
+
+void srv_watchdog_disarm(srv_watchdog *wd, srv_watch *w)
+{
+    if (!wd || !w)
+        return;
+    pthread_mutex_lock(&wd->mu);
+    w->armed = 0;
+    pthread_mutex_unlock(&wd->mu);
+}
+
+int srv_watchdog_expired(srv_watchdog *wd, srv_watch *w)
+{
+    if (!wd || !w)
+        return 0;
+    pthread_mutex_lock(&wd->mu);
+    int e = w->expired;
+    pthread_mutex_unlock(&wd->mu);
+    return e;
+}
+
+void srv_watchdog_remove(srv_watchdog *wd, srv_watch *w)
+{
+    if (!wd || !w)
+        return;
+    pthread_mutex_lock(&wd->mu);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        wd->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&wd->mu);
+    free(w);
+}
+
+void srv_watchdog_destroy(srv_watchdog *wd)
+{
+    if (!wd)
+        return;
+    pthread_mutex_lock(&wd->mu);
+    wd->stopping = 1;
+    pthread_cond_signal(&wd->stop_cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->thread, NULL);
+    while (wd->head) {
+        srv_watch *w = wd->head;
+        wd->head = w->next;
+        free(w);
+    }
+    pthread_cond_destroy(&wd->stop_cv);
+    pthread_mutex_destroy(&wd->mu);
+    free(wd);
+}
