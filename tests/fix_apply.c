@@ -1,0 +1,82 @@
+/*
+ * fix_apply.c - test tool: faceup_fix without the detector (fu_fix_apply), for test_fix_cli.py.
+ *
+ *     fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp]
+ *
+ * TURN is the detector's answer to pretend: 0/90/180/270 (the displayed image is turned that
+ * much clockwise), or -1 for undecided. Prints {"path": ..., "rotated": ..., "format": ...} and
+ * writes OUT; exit 1 with the error message on failure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faceup.h"
+#include "fix.h"
+#include "handle.h"
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *d = NULL;
+    long len;
+    if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+        !(d = malloc((size_t)len + 1)) || fread(d, 1, (size_t)len, f) != (size_t)len) {
+        free(d);
+        d = NULL;
+    }
+    if (f)
+        fclose(f);
+    *n = d ? (size_t)len : 0;
+    return d;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp]\n");
+        return 2;
+    }
+    faceup *h = faceup_create();
+    for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--strip"))
+            faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+        else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            const char *f = argv[++i];
+            faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT,
+                             !strcmp(f, "jpeg") ? FACEUP_FORMAT_JPEG
+                             : !strcmp(f, "png") ? FACEUP_FORMAT_PNG : FACEUP_FORMAT_WEBP);
+        }
+    }
+    size_t n;
+    unsigned char *data = slurp(argv[1], &n);
+    if (!data) {
+        fprintf(stderr, "cannot read %s\n", argv[1]);
+        return 1;
+    }
+    fu_probe probe;
+    char err[FU_ERRLEN] = "";
+    int rc = fu_image_probe(data, n, 100000000LL, &probe, err);
+    faceup_fixed f = {0};
+    if (rc == FACEUP_OK)
+        rc = fu_fix_apply(h, data, n, &probe, atoi(argv[3]), &f);
+    else
+        fprintf(stderr, "%s\n", err);
+    if (rc != FACEUP_OK) {
+        fprintf(stderr, "%s\n", faceup_errmsg(h));
+        return 1;
+    }
+    FILE *o = fopen(argv[2], "wb");
+    if (!o || fwrite(f.data, 1, f.size, o) != f.size || fclose(o)) {
+        fprintf(stderr, "cannot write %s\n", argv[2]);
+        return 1;
+    }
+    static const char *const paths[] = {"unchanged", "lossless", "reencoded"};
+    static const char *const formats[] = {"same", "jpeg", "png", "webp"};
+    printf("{\"path\": \"%s\", \"rotated\": %d, \"format\": \"%s\", \"exif_transform\": %d}\n",
+           paths[f.path], f.rotated, formats[f.format], f.exif_transform);
+    free(f.data);
+    free(data);
+    faceup_destroy(h);
+    return 0;
+}

@@ -1,0 +1,542 @@
+"""test_fix_cli.py - `faceup fix` and faceup_fix, checked from outside against Pillow and jpegtran.
+
+Two programs are driven: the real CLI (with the detector: its inputs are the public-domain face
+photos in samples/, turned), and tests/fix_apply.c, which runs faceup_fix with the detector's
+answer given on its command line, so that every format and EXIF orientation can be checked
+without depending on what the detector says.
+
+Run with:  FACEUP_BIN=build/faceup FIX_APPLY=build/tests/fix_apply .venv/bin/python -m pytest tests/test_fix_cli.py
+(ctest sets both). Needs jpegtran (libjpeg-turbo-progs).
+"""
+import hashlib
+import io
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, PngImagePlugin
+
+ROOT = Path(__file__).resolve().parent.parent
+FACEUP = os.environ.get("FACEUP_BIN", str(ROOT / "build" / "faceup"))
+FIX_APPLY = os.environ.get("FIX_APPLY", str(ROOT / "build" / "tests" / "fix_apply"))
+SAMPLES = ROOT / "samples"
+
+# EXIF Orientation -> the Pillow transpose that shows the stored pixels, and jpegtran's name for it
+SHOW = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
+        5: Image.TRANSPOSE, 6: Image.ROTATE_270, 7: Image.TRANSVERSE, 8: Image.ROTATE_90}
+UNSHOW = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
+          5: Image.TRANSPOSE, 6: Image.ROTATE_90, 7: Image.TRANSVERSE, 8: Image.ROTATE_270}
+JPEGTRAN = {2: ["-flip", "horizontal"], 3: ["-rotate", "180"], 4: ["-flip", "vertical"],
+            5: ["-transpose"], 6: ["-rotate", "90"], 7: ["-transverse"], 8: ["-rotate", "270"]}
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+# ---- helpers --------------------------------------------------------------------------------
+
+def run(*args, check=True, **kw):
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{args}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def fix_apply(src, dst, turn, *extra):
+    return json.loads(run(FIX_APPLY, src, dst, turn, *extra).stdout)
+
+
+def pixels(path):
+    with Image.open(path) as im:
+        im.load()
+        return np.asarray(im)
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+def sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def jpeg_segments(data):
+    """(marker, payload) of each segment before the first scan."""
+    out, pos = [], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        m = data[pos + 1]
+        if m in (0xDA, 0xD9):
+            break
+        n = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        out.append((m, data[pos + 4:pos + 2 + n]))
+        pos += 2 + n
+    return out
+
+
+def png_chunks(data):
+    out, pos = [], 8
+    while pos + 12 <= len(data):
+        n = struct.unpack(">I", data[pos:pos + 4])[0]
+        out.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]))
+        pos += 12 + n
+    return out
+
+
+def webp_chunks(data):
+    out, pos = [], 12
+    while pos + 8 <= len(data):
+        n = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        out.append((data[pos:pos + 4], data[pos + 8:pos + 8 + n]))
+        pos += 8 + n + (n & 1)
+    return out
+
+
+def metadata(path):
+    """{kind: bytes} of the EXIF, ICC and XMP blocks as stored, in the container's own form."""
+    data = Path(path).read_bytes()
+    found = {}
+    if data[:2] == b"\xff\xd8":
+        for m, p in jpeg_segments(data):
+            if m == 0xE1 and p.startswith(b"Exif\0\0"):
+                found["exif"] = p
+            elif m == 0xE1 and p.startswith(b"http://ns.adobe.com/xap/1.0/\0"):
+                found["xmp"] = p
+            elif m == 0xE2 and p.startswith(b"ICC_PROFILE\0"):
+                found["icc"] = found.get("icc", b"") + p
+            elif m == 0xFE:
+                found["comment"] = p
+    elif data[:4] == b"\x89PNG":
+        for t, p in png_chunks(data):
+            key = {b"eXIf": "exif", b"iCCP": "icc", b"iTXt": "xmp", b"tEXt": "comment"}.get(t)
+            if key:
+                found[key] = p
+    else:
+        for t, p in webp_chunks(data):
+            key = {b"EXIF": "exif", b"ICCP": "icc", b"XMP ": "xmp"}.get(t)
+            if key:
+                found[key] = p
+    return found
+
+
+def exif_with(orientation, w, h):
+    ex = Image.Exif()
+    ex[0x0112] = orientation
+    ex[0x010F] = "faceup test"
+    ex[0x0131] = "Pillow"
+    sub = ex.get_ifd(0x8769)
+    sub[0xA002] = w
+    sub[0xA003] = h
+    sub[0x9003] = "2024:01:02 03:04:05"
+    return ex
+
+
+def upright_face():
+    """grace_hopper.jpg cut to 512x592, a whole number of 16x16 MCUs."""
+    with Image.open(SAMPLES / "grace_hopper.jpg") as im:
+        return im.convert("RGB").crop((0, 0, 512, 592))
+
+
+def save(im, path, fmt, exif=None, **kw):
+    extra = dict(icc_profile=ICC)
+    if exif is not None:
+        extra["exif"] = exif
+    if fmt == "JPEG":
+        extra.update(quality=92, xmp=XMP, comment=b"a comment")
+    elif fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", XMP.decode(), zip=False)
+        info.add_text("Comment", "a comment")
+        extra["pnginfo"] = info
+    else:
+        extra.update(xmp=XMP, lossless=True, exact=True)
+    extra.update(kw)
+    im.save(path, fmt, **extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built():
+    for exe in (FACEUP, FIX_APPLY):
+        if not os.access(exe, os.X_OK):
+            pytest.skip(f"{exe} not built")
+    if not shutil.which("jpegtran"):
+        pytest.skip("jpegtran not installed (apt-get install libjpeg-turbo-progs)")
+
+
+# ---- lossless JPEG -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_jpegtran_turn_is_undone_to_the_exact_pixels(built, tmp_path, turn):
+    original = save(upright_face(), tmp_path / "orig.jpg", "JPEG")
+    turned = tmp_path / "turned.jpg"
+    run("jpegtran", "-perfect", "-copy", "all", "-rotate", turn, "-outfile", turned, original)
+    # the detector's answer, through the CLI
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", "--json", turned, "-o", out)
+    rec = json.loads(r.stdout)
+    assert rec["orientation"] == turn and rec["action"] == "turned" and rec["path"] == "lossless"
+    assert np.array_equal(pixels(out / "turned.jpg"), pixels(original))
+    # and without it
+    fixed = tmp_path / "fixed.jpg"
+    assert fix_apply(turned, fixed, turn)["path"] == "lossless"
+    assert np.array_equal(pixels(fixed), pixels(original))
+
+
+def test_four_quarter_turns_are_the_identity_and_byte_stable(built, tmp_path):
+    src = save(upright_face(), tmp_path / "0.jpg", "JPEG")
+    for k in range(1, 5):
+        fix_apply(tmp_path / f"{k - 1}.jpg", tmp_path / f"{k}.jpg", 90)
+    assert np.array_equal(pixels(tmp_path / "4.jpg"), pixels(src))
+    # the same input gives the same bytes, every time
+    fix_apply(tmp_path / "3.jpg", tmp_path / "again.jpg", 90)
+    assert sha(tmp_path / "again.jpg") == sha(tmp_path / "4.jpg")
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_every_transform_decodes_like_jpegtran(built, tmp_path, orientation):
+    im = upright_face()
+    src = save(im, tmp_path / "src.jpg", "JPEG", exif=exif_with(orientation, *im.size))
+    ours, ref = tmp_path / "ours.jpg", tmp_path / "ref.jpg"
+    assert fix_apply(src, ours, 0)["path"] == "lossless"
+    run("jpegtran", "-perfect", *JPEGTRAN[orientation], "-outfile", ref, src)
+    assert np.array_equal(pixels(ours), pixels(ref))
+
+
+def test_partial_mcus_are_reencoded_not_cropped(built, tmp_path):
+    with Image.open(SAMPLES / "grace_hopper.jpg") as im:  # 512x600: 600 is not a multiple of 16
+        src = save(im.convert("RGB"), tmp_path / "src.jpg", "JPEG")
+    out = tmp_path / "out.jpg"
+    # turned 270 as displayed: we turn 90 clockwise, which moves the partial bottom row of
+    # MCUs to the left edge
+    assert fix_apply(src, out, 270)["path"] == "reencoded"
+    got, want = pixels(out), np.asarray(Image.open(src).transpose(Image.ROTATE_270))
+    assert got.shape == want.shape  # nothing dropped
+    assert psnr(got, want) > 38
+
+
+def test_grayscale_and_cmyk_jpegs(built, tmp_path):
+    face = upright_face()
+    for mode in ("L", "CMYK"):
+        src = tmp_path / f"{mode}.jpg"
+        face.convert(mode).save(src, quality=92)
+        out = tmp_path / f"{mode}-out.jpg"
+        assert fix_apply(src, out, 180)["path"] == "lossless"
+        assert Image.open(out).mode == mode
+        ref = tmp_path / f"{mode}-ref.jpg"
+        run("jpegtran", "-perfect", "-rotate", "180", "-outfile", ref, src)
+        assert np.array_equal(pixels(out), pixels(ref))
+
+
+# ---- the eight EXIF orientations, three formats ----------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_baked_in_and_metadata_kept(built, tmp_path, fmt, orientation):
+    upright = upright_face()
+    stored = upright if orientation == 1 else upright.transpose(UNSHOW[orientation])
+    ext = fmt.lower()
+    src = save(stored, tmp_path / f"src.{ext}", fmt, exif=exif_with(orientation, *stored.size))
+    out = tmp_path / f"out.{ext}"
+    rec = fix_apply(src, out, 0)  # the detector found the displayed picture upright
+    assert rec["path"] == ("unchanged" if orientation == 1 else "lossless")
+
+    with Image.open(out) as o:
+        assert o.getexif().get(0x0112) == 1
+        shown = np.asarray(o.convert("RGB"))
+    if fmt == "JPEG":
+        assert psnr(shown, np.asarray(upright)) > 35  # as upright as the JPEG source was
+    else:
+        assert np.array_equal(shown, np.asarray(upright))
+
+    a, b = metadata(src), metadata(out)
+    assert set(a) == set(b)
+    for kind in a:
+        if kind != "exif":
+            assert a[kind] == b[kind], kind
+    # EXIF: same length, only the Orientation value and the swapped dimensions differ
+    assert len(a["exif"]) == len(b["exif"])
+    assert sum(x != y for x, y in zip(a["exif"], b["exif"])) <= (0 if orientation == 1 else 21)
+    before, after = Image.open(src).getexif(), Image.open(out).getexif()
+    for tag in (0x010F, 0x0131):
+        assert after[tag] == before[tag]
+    swap = orientation >= 5
+    w, h = before.get_ifd(0x8769)[0xA002], before.get_ifd(0x8769)[0xA003]
+    assert (after.get_ifd(0x8769)[0xA002], after.get_ifd(0x8769)[0xA003]) == ((h, w) if swap else (w, h))
+    assert after.get_ifd(0x8769)[0x9003] == before.get_ifd(0x8769)[0x9003]
+
+
+def test_exif_orientation_through_the_cli(built, tmp_path):
+    upright = upright_face()
+    src = save(upright.transpose(UNSHOW[6]), tmp_path / "tagged.jpg", "JPEG",
+               exif=exif_with(6, 592, 512))
+    rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "out").stdout)
+    assert rec["exif_orientation"] == 6 and rec["orientation"] == 0 and rec["action"] == "turned"
+    with Image.open(tmp_path / "out" / "tagged.jpg") as o:
+        assert o.getexif()[0x0112] == 1 and o.size == (512, 592)
+
+
+def test_strip_metadata_drops_exif_icc_xmp_and_comments(built, tmp_path):
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        src = save(upright_face(), tmp_path / f"s.{fmt}", fmt, exif=exif_with(1, 512, 592))
+        out = tmp_path / f"o.{fmt}"
+        fix_apply(src, out, 90, "--strip")
+        assert metadata(out) == {}
+
+
+def test_format_conversion_turns_and_keeps_metadata(built, tmp_path):
+    src = save(upright_face().transpose(Image.ROTATE_270), tmp_path / "s.jpg", "JPEG",
+               exif=exif_with(1, 592, 512))
+    for fmt in ("png", "webp"):
+        out = tmp_path / f"o.{fmt}"
+        rec = fix_apply(src, out, 90, "--format", fmt)
+        assert rec["format"] == fmt and rec["path"] == "reencoded"
+        with Image.open(out) as o:
+            assert o.format == fmt.upper() and o.size == (512, 592)
+            assert o.getexif()[0x0112] == 1
+        assert set(metadata(out)) >= {"exif", "icc", "xmp"}
+
+
+# ---- nothing to do --------------------------------------------------------------------------
+
+def test_nothing_to_do_gives_the_input_bytes(built, tmp_path):
+    inputs = []
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        src = save(upright_face(), tmp_path / f"u.{fmt.lower()}", fmt, exif=exif_with(1, 512, 592))
+        out = tmp_path / f"o.{fmt.lower()}"
+        assert fix_apply(src, out, 0)["path"] == "unchanged"
+        assert out.read_bytes() == src.read_bytes()
+        assert fix_apply(src, out, -1)["path"] == "unchanged"  # undecided
+        assert out.read_bytes() == src.read_bytes()
+        inputs.append(src)
+    r = run(FACEUP, "fix", *inputs, "-o", tmp_path / "cli")
+    for src in inputs:
+        assert (tmp_path / "cli" / src.name).read_bytes() == src.read_bytes()
+    assert "3 already upright" in r.stderr
+
+
+def test_undecided_images_are_left_alone(built, tmp_path):
+    flat = tmp_path / "flat.jpg"
+    Image.new("RGB", (64, 64), (90, 120, 200)).save(flat, exif=exif_with(6, 64, 64))
+    before = flat.read_bytes()
+    r = run(FACEUP, "fix", "--json", "--in-place", flat)
+    assert json.loads(r.stdout)["action"] == "undecided"
+    assert flat.read_bytes() == before
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+def face_folder(root, n=6):
+    """n face photos under root/ and root/sub/, turned in various ways, some upright."""
+    face = upright_face()
+    turns = [Image.ROTATE_90, Image.ROTATE_180, Image.ROTATE_270, None]
+    paths = []
+    for i in range(n):
+        sub = root / ("sub" if i % 2 else "")
+        sub.mkdir(parents=True, exist_ok=True)
+        t = turns[i % 4]
+        im = face if t is None else face.transpose(t)
+        p = sub / f"img{i}.{'png' if i % 3 == 2 else 'jpg'}"
+        im.save(p)
+        paths.append(p)
+    return paths
+
+
+def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
+    paths = face_folder(tmp_path / "in")
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    before = {p: sha(p) for p in paths}
+    r = run(FACEUP, "fix", "-r", tmp_path / "in", "-o", tmp_path / "out", "-j", "2")
+    for p in paths:
+        assert sha(p) == before[p]
+        out = tmp_path / "out" / p.relative_to(tmp_path / "in")
+        assert out.exists()
+        with Image.open(out) as o:
+            assert o.size == (512, 592)
+    assert not (tmp_path / "out" / "notes.txt").exists()
+    assert "turned" in r.stderr and "0 errors" in r.stderr
+
+
+def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
+    face_folder(tmp_path / "in", 1)
+    r = run(FACEUP, "fix", tmp_path / "in", tmp_path / "missing.jpg", "-o", tmp_path / "o",
+            check=False)
+    assert r.returncode == 1
+    assert "use -r" in r.stdout and "No such file" in r.stdout
+
+
+def test_dry_run_writes_nothing_and_reports(built, tmp_path):
+    paths = face_folder(tmp_path / "in", 4)
+    before = {p: sha(p) for p in paths}
+    r = run(FACEUP, "fix", "-r", "-n", "--json", tmp_path / "in")
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(recs) == 4 and all(rec["dry_run"] and rec["output"] is None for rec in recs)
+    assert sorted(rec["action"] for rec in recs) == ["turned", "turned", "turned", "upright"]
+    assert {p: sha(p) for p in paths} == before
+    assert sorted(os.listdir(tmp_path / "in")) == sorted(["sub", "img0.jpg", "img2.png"])
+
+
+def test_jobs_do_not_change_the_results(built, tmp_path):
+    face_folder(tmp_path / "in", 6)
+    run(FACEUP, "fix", "-r", tmp_path / "in", "-o", tmp_path / "j1", "-j", "1")
+    run(FACEUP, "fix", "-r", tmp_path / "in", "-o", tmp_path / "j2", "-j", "2")
+    for p in (tmp_path / "j1").rglob("*.*"):
+        assert sha(p) == sha(tmp_path / "j2" / p.relative_to(tmp_path / "j1"))
+
+
+def test_in_place_replaces_only_what_changes_and_keeps_permissions(built, tmp_path):
+    paths = face_folder(tmp_path / "in", 4)
+    for p in paths:
+        p.chmod(0o640)
+    upright = [p for p in paths if p.name == "img3.jpg"][0]
+    before = upright.stat()
+    run(FACEUP, "fix", "-r", "--in-place", tmp_path / "in")
+    for p in paths:
+        assert p.stat().st_mode & 0o777 == 0o640
+        with Image.open(p) as o:
+            assert o.size == (512, 592)
+    assert upright.stat().st_ino == before.st_ino  # not rewritten
+    assert not [p for p in (tmp_path / "in").rglob(".*")]
+
+
+def test_usage_errors_exit_2(built, tmp_path):
+    assert run(FACEUP, "fix", check=False).returncode == 2
+    assert run(FACEUP, "fix", "x.jpg", check=False).returncode == 2  # no destination
+    assert run(FACEUP, "fix", "x.jpg", "-o", tmp_path, "--in-place", check=False).returncode == 2
+    assert run(FACEUP, "fix", "--min-confidence", "2", "--in-place", "x", check=False).returncode == 2
+    r = run(FACEUP, "fix", "--help")
+    assert "--in-place" in r.stdout and "--dry-run" in r.stdout
+
+
+def test_output_over_its_own_input_is_refused(built, tmp_path):
+    (p,) = face_folder(tmp_path, 1)
+    before = sha(p)
+    r = run(FACEUP, "fix", p, "-o", tmp_path, check=False)
+    assert r.returncode == 1 and "--in-place" in r.stdout
+    assert sha(p) == before
+
+
+# ---- safety -------------------------------------------------------------------------------------
+
+def expected_outputs(tmp_path, folder):
+    """What `fix` makes of each file, and how long it takes for the whole folder."""
+    ref = tmp_path / "expected"
+    t0 = time.monotonic()
+    run(FACEUP, "fix", "-r", "-j", "2", folder, "-o", ref)
+    return {p.relative_to(ref): p.read_bytes() for p in ref.rglob("*.*")}, time.monotonic() - t0
+
+
+def test_interrupted_in_place_leaves_every_file_old_or_new(built, tmp_path):
+    src = tmp_path / "src"
+    face_folder(src, 16)
+    new, duration = expected_outputs(tmp_path, src)
+    old = {p.relative_to(src): p.read_bytes() for p in src.rglob("*.*")}
+    rng = random.Random(3)
+    work = tmp_path / "work"
+    mixed = 0
+    for round_ in range(8):
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(src, work)
+        proc = subprocess.Popen([FACEUP, "fix", "-r", "--in-place", "-j", "2", str(work)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(rng.uniform(0.1, 0.9) * duration)
+        sig = signal.SIGKILL if round_ % 2 else signal.SIGINT
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        replaced = 0
+        for rel, data in old.items():
+            now = (work / rel).read_bytes()
+            assert now == data or now == new[rel], f"{rel} is torn (round {round_})"
+            replaced += now != data
+        mixed += 0 < replaced < sum(old[r] != new[r] for r in old)
+        if sig == signal.SIGINT:
+            # a clean stop: the files in hand are finished, no temporary file is left
+            assert proc.returncode in (0, 130), err
+            assert not [p for p in work.rglob(".*")]
+            if proc.returncode == 130:
+                assert "not done (stopped)" in err
+    assert mixed > 0  # the signals did land in the middle of the work
+
+
+def write_limited(limit):
+    def set_limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return set_limit
+
+
+def test_failed_write_leaves_the_original(built, tmp_path):
+    (p,) = face_folder(tmp_path / "in", 1)  # img0.jpg, turned 90
+    before = sha(p)
+    r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
+                       preexec_fn=write_limited(4096))
+    assert r.returncode == 1 and "original untouched" in r.stdout
+    assert sha(p) == before
+    assert os.listdir(p.parent) == [p.name]
+
+
+def test_full_disk_leaves_the_original(built, tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or run("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt,
+                                check=False).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        (p,) = face_folder(mnt, 1)
+        before = sha(p)
+        filler = mnt / "filler"
+        with open(filler, "wb", buffering=0) as f:  # fill the disk, then free a few kilobytes
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+            f.truncate(max(0, f.tell() - 8192))
+        r = run(FACEUP, "fix", "--in-place", p, check=False)
+        assert r.returncode == 1 and "No space left" in r.stdout
+        assert sha(p) == before
+        assert sorted(os.listdir(mnt)) == ["filler", p.name]
+    finally:
+        run("umount", mnt, check=False)
+
+
+def test_read_only_files_are_not_replaced(built, tmp_path):
+    (p,) = face_folder(tmp_path, 1)
+    p.chmod(0o444)
+    before = sha(p)
+    r = run(FACEUP, "fix", "--in-place", p, check=False)
+    assert r.returncode == 1 and "read-only" in r.stdout
+    assert sha(p) == before
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "huge", "too_many_bytes"])
+def test_malformed_and_huge_inputs_are_errors_and_untouched(built, tmp_path, kind):
+    p = tmp_path / "bad.png"
+    face = io.BytesIO()
+    upright_face().transpose(Image.ROTATE_90).save(face, "PNG")
+    data = face.getvalue()
+    extra = []
+    if kind == "truncated":
+        data = data[: len(data) // 2]
+    elif kind == "garbage":
+        data = bytes(random.Random(1).randrange(256) for _ in range(5000))
+    elif kind == "huge":  # a header claiming 100000 x 100000 pixels
+        ihdr = b"IHDR" + struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+        import zlib
+        data = (data[:8] + struct.pack(">I", 13) + ihdr +
+                struct.pack(">I", zlib.crc32(ihdr)) + data[33:])
+    else:
+        extra = ["--max-bytes", "1000"]
+    p.write_bytes(data)
+    r = run(FACEUP, "fix", "--in-place", *extra, p, check=False)
+    assert r.returncode == 1 and "error" in r.stdout
+    assert p.read_bytes() == data
+    assert os.listdir(tmp_path) == ["bad.png"]
