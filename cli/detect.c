@@ -20,6 +20,7 @@ typedef struct job {
     int n;
     int json;
     long long max_bytes, max_pixels;
+    double face_threshold;
     int next;              /* next file to take */
     char **out;            /* rendered answer per file, NULL until ready */
     int *failed;
@@ -68,6 +69,7 @@ static void *worker(void *p)
     if (h) {
         faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)j->max_pixels);
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)j->max_bytes);
+        faceup_set_param(h, FACEUP_PARAM_FACE_THRESHOLD, j->face_threshold);
     }
     for (;;) {
         pthread_mutex_lock(&j->mu);
@@ -93,7 +95,7 @@ static void *worker(void *p)
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: faceup detect [--json] [-j N] [--max-pixels N] [--max-bytes N] FILE...\n"
+            "usage: faceup detect [--json] [-j N] [--max-pixels N] [--max-bytes N] [--face-threshold S] FILE...\n"
             "\n"
             "Report how each image is turned: the clockwise angle (0/90/180/270) by which the\n"
             "upright picture was turned, or 'undecided' (JSON null) when there is no face or the\n"
@@ -103,6 +105,7 @@ static void usage(FILE *to)
             "  -j, --jobs N      images decided in parallel (default: number of CPUs)\n"
             "  --max-pixels N    refuse images over N pixels, read from the header (default 100000000)\n"
             "  --max-bytes N     refuse files over N bytes (default 268435456)\n"
+            "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.6)\n"
             "  -h, --help        this help\n"
             "\n"
             "Exit status: 0 every input was read, 1 some could not be (each gets an error), 2 usage.\n");
@@ -123,12 +126,14 @@ int cli_detect(int argc, char **argv)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'J'},   {"jobs", required_argument, NULL, 'j'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
+        {"face-threshold", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
     };
     job j = {0};
     long long jobs = cli_ncpu();
     j.max_pixels = 100000000LL;
     j.max_bytes = 256LL << 20;
+    j.face_threshold = 0.6;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {
@@ -152,6 +157,15 @@ int cli_detect(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'T': {
+            char *end;
+            j.face_threshold = strtod(optarg, &end);
+            if (!*optarg || *end || !(j.face_threshold >= 0 && j.face_threshold <= 1)) {
+                fprintf(stderr, "faceup detect: --face-threshold wants a number from 0 to 1\n");
+                return 2;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -98,8 +98,11 @@ typedef struct faceup_face {
     float confidence;        /* this face's own confidence in [0, 1] */
     float roll;              /* residual roll in degrees of the eye line once the face is upright
                                 (in its own best turn); positive is clockwise */
-    float turn_scores[4];    /* the evidence: its detector score if the image was turned by 0, 90,
-                                180, 270 degrees (0 where it was not found in that turn) */
+    float turn_scores[4];    /* evidence: its detector score in the image turned back by 0, 90, 180,
+                                270 degrees (0 where it was not found in that turn) */
+    float turn_probs[4];     /* evidence: the orientation classifier's probability that this face
+                                is turned 0, 90, 180, 270 degrees; 1 - their sum is the probability
+                                that it is not a face at all */
 } faceup_face;
 
 /* What faceup_detect() decided. Allocated by faceup; free it with faceup_result_free(). Fields may
@@ -173,7 +176,8 @@ FACEUP_API void faceup_result_free(faceup_result *result);
  *   {"file": "...", "orientation": 0|90|180|270|null, "confidence": 0..1,
  *    "exif_orientation": 1..8|null, "width": W, "height": H, "faces_disagree": false,
  *    "faces": [{"box": [x, y, w, h], "score": s, "landmarks": [[x, y] x5], "orientation": ...,
- *               "confidence": c, "roll": degrees, "turn_scores": [s0, s90, s180, s270]}],
+ *               "confidence": c, "roll": degrees, "turn_scores": [s0, s90, s180, s270],
+ *               "turn_probs": [p0, p90, p180, p270]}],
  *    "error": null}
  * `file` may be NULL (the key is then left out). With result == NULL it renders the object of an
  * input that failed: orientation null, confidence 0, no faces, "error": error. Returns a

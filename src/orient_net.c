@@ -4,8 +4,8 @@
  *   48x48x3 -> conv3x3s2 16 (relu) -> 24x24: pw 32, dw (relu) -> maxpool 12x12: pw 32, dw (relu)
  *   -> maxpool 6x6: pw 64, dw (relu); pw 64, dw (relu) -> maxpool 3x3x64 -> dense 576 -> 5
  *
- * The crop is the one tools/train_orient.py trains on: a square of side 1.5 x the longer side of
- * the box, centred on it, black outside the image, area-averaged (or bilinear when enlarging) to
+ * The crop is the one tools/train_orient.py trains on: a square of side fu_orient_crop_scale x the
+ * longer side of the box, centred on it, black outside the image, area-averaged (or bilinear when enlarging) to
  * 48x48, BGR 0..255 (the 1/255 of training is folded into the first layer).
  */
 #include <math.h>
@@ -119,7 +119,7 @@ static void forward(fu_orient_net *n, const fu_kernels *k, const fu_image *img, 
 /* Cut the square crop around the box (black outside the image) and scale it to 48x48. */
 static int cut(fu_orient_net *n, const fu_image *img, float x, float y, float w, float h)
 {
-    float side = FU_ORIENT_CROP_SCALE * (w > h ? w : h);
+    float side = fu_orient_crop_scale * (w > h ? w : h);
     float cx = x + w / 2, cy = y + h / 2;
     if (!(side >= 1.f) || side > 32768.f)
         return FACEUP_ERR_ARGUMENT;

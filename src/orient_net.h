@@ -12,7 +12,6 @@
 #include "orient_weights.h"
 
 #define FU_ORIENT_SIZE 48        /* the classifier's input side */
-#define FU_ORIENT_CROP_SCALE 1.5f /* crop side relative to the longer side of the face box */
 
 typedef struct fu_orient_net fu_orient_net;
 

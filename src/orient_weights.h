@@ -16,6 +16,7 @@
 extern const fu_conv_weights fu_orient_layers[FU_ORIENT_LAYERS];
 extern const float fu_orient_fc_w[FU_ORIENT_CLASSES * FU_ORIENT_FEATURES];
 extern const float fu_orient_fc_b[FU_ORIENT_CLASSES];
-extern const float fu_orient_temperature;
+extern const float fu_orient_temperature;   /* softmax temperature fitted on held-out crops */
+extern const float fu_orient_crop_scale;    /* crop side / longer side of the face box */
 
 #endif

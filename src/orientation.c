@@ -12,9 +12,12 @@
  *     distribution and is missed or mis-scored; with a border it is a face in a scene again.
  *  2. Detections of all turns are mapped back to the working image and grouped into faces.
  *  3. Each face's crop is classified: P(turned 0/90/180/270), P(not a face).
- *  4. The faces' log-probabilities add up, each weighted by the probability that it is a face
- *     at all; the normalised result is the image's posterior over the four turns. Its top value is
- *     the confidence; under FU_MIN_DECIDE the answer is undecided.
+ *  4. Per face and turn, the evidence is the classifier's log-probability plus FU_DETECTOR_BETA
+ *     times YuNet's score in that turn (small, but independent of the classifier: on faces-dev it
+ *     halved the undecided answers at the same error rate). Faces add up, each weighted by the
+ *     probability that it is a face at all and by its detector score (face_weight); normalised, it
+ *     is the image's posterior over the four turns. Its top value is the confidence; under
+ *     FU_MIN_DECIDE the answer is undecided, so weak or contradictory evidence gives no answer.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,24 +25,60 @@
 
 #include "orientation.h"
 
-#define FU_WORK_SIDE 640      /* longest side of the working image */
-#define FU_BORDER 1.5f        /* canvas size relative to the image */
+#ifndef FU_COARSE_SIDE
+#define FU_COARSE_SIDE 192    /* longest side of the working image in the first pass */
+#endif
+#ifndef FU_FINE_SIDE
+#define FU_FINE_SIDE 640      /* ... and in the second */
+#endif
+#ifndef FU_SURE
+#define FU_SURE 0.97f         /* a confidence that needs no finer pass */
+#endif
 #define FU_DET_THRESHOLD 0.5f /* lowest detector score worth a look by the classifier */
 #define FU_GROUP_IOU 0.4f     /* detections of different turns this close are the same face */
 #define FU_MAX_DET 64         /* detections kept per turn */
 #define FU_MAX_FACES 128      /* faces grouped */
 #define FU_MAX_CLASSIFIED 16  /* faces classified, the highest-scoring first */
-#define FU_MIN_DECIDE 0.5f    /* below this confidence the answer is undecided */
+#define FU_MIN_DECIDE 0.85f   /* below this confidence the answer is undecided */
+#define FU_WEIGHT_RAMP 0.35f  /* see face_weight() */
+#define FU_DETECTOR_BETA 10.0 /* weight of YuNet's per-turn score beside the classifier's log-odds */
+#ifndef FU_FACE_MIN
 #define FU_FACE_MIN 0.5f      /* P(face) under which a detection is not reported as a face */
+#endif
 
 typedef struct face_group {
     float s[4];       /* best detector score in each turn */
-    fu_box det[4];    /* that detection, in the coordinates of the turned working image */
-    fu_box where;     /* where it is in working-image coordinates (from its best detection) */
+    fu_box det[4];    /* that detection, in displayed-image coordinates */
+    fu_box where;     /* the group's box: its best detection */
     float top;        /* best of s[] */
     float prob[FU_ORIENT_CLASSES]; /* the classifier's answer; prob[4] = not a face */
     int classified;
 } face_group;
+
+/* The detector passes, coarse to fine; a pass runs only while the answer is not yet sure. */
+typedef struct pass {
+    int side;         /* longest side of the working image */
+    float border;     /* canvas size relative to the image */
+} pass;
+
+static const pass PASSES[] = {
+    {FU_COARSE_SIDE, 1.5f},   /* faces that fill the frame need the border; big faces need no detail */
+    {FU_FINE_SIDE, 1.0f},     /* small faces in larger photos: more detail, and no border to pay for */
+};
+
+/* Everything one decision needs, so helpers take one pointer. */
+typedef struct decision {
+    fu_detector *det;
+    fu_orient_net *cls;
+    const fu_image *displayed;
+    face_group *groups;
+    int ng;
+    fu_box *boxes;
+    fu_image work, turned;
+    double logp[4];
+    int best;
+    float conf;
+} decision;
 
 /* Map point (x, y) of a frame w x h turned clockwise by `deg` into the turned frame. */
 static void turn_point(int deg, float w, float h, float x, float y, float *ox, float *oy)
@@ -68,33 +107,42 @@ static fu_box turn_box(int deg, float w, float h, const fu_box *b)
     return r;
 }
 
-static void add_detection(face_group *g, int *ng, int turn, const fu_box *in_turn, const fu_box *in_work)
+static void add_detection(decision *d, int turn, const fu_box *b)
 {
+    face_group *g = d->groups;
     int best = -1;
     float best_iou = FU_GROUP_IOU;
-    for (int i = 0; i < *ng; i++) {
-        float iou = fu_box_iou(&g[i].where, in_work);
+    for (int i = 0; i < d->ng; i++) {
+        float iou = fu_box_iou(&g[i].where, b);
         if (iou >= best_iou) {
             best_iou = iou;
             best = i;
         }
     }
     if (best < 0) {
-        if (*ng >= FU_MAX_FACES)
+        if (d->ng >= FU_MAX_FACES)
             return;
-        best = (*ng)++;
+        best = d->ng++;
         memset(&g[best], 0, sizeof g[best]);
-        g[best].where = *in_work;
+        g[best].where = *b;
     }
     face_group *f = &g[best];
-    if (in_turn->score > f->s[turn]) {
-        f->s[turn] = in_turn->score;
-        f->det[turn] = *in_turn;
-        if (in_turn->score > f->top) {
-            f->top = in_turn->score;
-            f->where = *in_work;
+    if (b->score > f->s[turn]) {
+        f->s[turn] = b->score;
+        f->det[turn] = *b;
+        if (b->score > f->top) {
+            f->top = b->score;
+            f->where = *b;
         }
     }
+}
+
+/* How much a face counts, from its detector score: nothing at FU_DET_THRESHOLD, fully from
+ * FU_DET_THRESHOLD + FU_WEIGHT_RAMP. Faint detections are where both networks are least sure. */
+static double face_weight(float top)
+{
+    double w = (top - FU_DET_THRESHOLD) / FU_WEIGHT_RAMP;
+    return w < 0 ? 0 : w > 1 ? 1 : w;
 }
 
 static int by_top_desc(const void *pa, const void *pb)
@@ -112,117 +160,146 @@ static int argmax4(const float *p)
     return best;
 }
 
-/* Fill one reported face from its group, in displayed-image coordinates (scale = displayed/work). */
-static void report_face(const face_group *f, int ww, int wh, float scale, faceup_face *out)
+/* Fill one reported face from its group (all in displayed-image coordinates). */
+static void report_face(const face_group *f, faceup_face *out)
 {
     int turn = argmax4(f->prob);
     /* landmarks are best where the face was upright: that turn's detection if it was found there */
     int from = f->s[turn] > 0.f ? turn : argmax4(f->s);
-    const fu_box *d = &f->det[from];
-    /* the turned image of turn k is the working image turned counter-clockwise by 90k: its frame
-     * is w x h when k is even and h x w when odd; turning it clockwise by 90k returns */
-    float tw = (from & 1) ? (float)wh : (float)ww, th = (from & 1) ? (float)ww : (float)wh;
-    fu_box b = turn_box(90 * from, tw, th, d);
-    out->x = b.x * scale;
-    out->y = b.y * scale;
-    out->w = b.w * scale;
-    out->h = b.h * scale;
+    const fu_box *b = &f->det[from];
+    out->x = b->x;
+    out->y = b->y;
+    out->w = b->w;
+    out->h = b->h;
     out->score = f->top;
     for (int k = 0; k < 5; k++) {
-        out->landmarks[k][0] = b.lm[2 * k] * scale;
-        out->landmarks[k][1] = b.lm[2 * k + 1] * scale;
+        out->landmarks[k][0] = b->lm[2 * k];
+        out->landmarks[k][1] = b->lm[2 * k + 1];
     }
     memcpy(out->turn_scores, f->s, sizeof f->s);
+    memcpy(out->turn_probs, f->prob, sizeof out->turn_probs);
     out->confidence = f->prob[turn];   /* P(a face, turned this way) */
     out->orientation = out->confidence >= FU_MIN_DECIDE ? 90 * turn : FACEUP_UNDECIDED;
-    /* roll from the eye line in the frame where the face was upright (or nearly) */
-    float dx = d->lm[2] - d->lm[0], dy = d->lm[3] - d->lm[1];
+    /* roll of the eye line once the face is turned upright (counter-clockwise by 90 * from) */
+    float dx = b->lm[2] - b->lm[0], dy = b->lm[3] - b->lm[1];
+    for (int k = 0; k < from; k++) {
+        float t = dx;
+        dx = dy;
+        dy = -t;
+    }
     out->roll = atan2f(dy, dx) * (180.f / 3.14159265f);
+}
+
+/* Run the detector on the displayed image scaled to p->side, in the four turns, and add what it
+ * finds (in displayed-image coordinates) to the groups. */
+static int detect_pass(decision *d, const pass *p)
+{
+    const fu_image *disp = d->displayed, *src = disp;
+    int longest = disp->w > disp->h ? disp->w : disp->h;
+    if (longest > p->side) {
+        float f = (float)p->side / (float)longest;
+        int w = (int)lroundf(disp->w * f), h = (int)lroundf(disp->h * f);
+        fu_image_free(&d->work);
+        int rc = fu_image_resize(disp, w < 1 ? 1 : w, h < 1 ? 1 : h, &d->work);
+        if (rc != FACEUP_OK)
+            return rc;
+        src = &d->work;
+    }
+    float sx = (float)disp->w / (float)src->w, sy = (float)disp->h / (float)src->h;
+    for (int k = 0; k < 4; k++) {
+        const fu_image *img = src;
+        if (k > 0) {
+            fu_image_free(&d->turned);
+            int rc = fu_image_rotate(src, 360 - 90 * k, &d->turned);
+            if (rc != FACEUP_OK)
+                return rc;
+            img = &d->turned;
+        }
+        int n = fu_detector_run(d->det, img, p->border, FU_DET_THRESHOLD, d->boxes, FU_MAX_DET);
+        if (n < 0)
+            return n;
+        for (int i = 0; i < n; i++) {
+            fu_box b = turn_box(90 * k, (float)img->w, (float)img->h, &d->boxes[i]);
+            b.x *= sx; b.w *= sx; b.y *= sy; b.h *= sy;
+            for (int j = 0; j < 5; j++) {
+                b.lm[2 * j] *= sx;
+                b.lm[2 * j + 1] *= sy;
+            }
+            add_detection(d, k, &b);
+        }
+    }
+    return FACEUP_OK;
+}
+
+/* Classify the faces not yet classified (the FU_MAX_CLASSIFIED best), then weigh all evidence. */
+static int weigh(decision *d)
+{
+    qsort(d->groups, (size_t)d->ng, sizeof *d->groups, by_top_desc);
+    double evidence = 0;
+    memset(d->logp, 0, sizeof d->logp);
+    for (int i = 0; i < d->ng && i < FU_MAX_CLASSIFIED; i++) {
+        face_group *g = &d->groups[i];
+        if (!g->classified) {
+            const fu_box *b = &g->where;
+            int rc = fu_orient_net_classify(d->cls, fu_detector_kernels(d->det), d->displayed, b->x,
+                                            b->y, b->w, b->h, g->prob);
+            if (rc != FACEUP_OK)
+                return rc;
+            g->classified = 1;
+        }
+        double p_face = 1.0 - g->prob[4];
+        double w = p_face * face_weight(g->top);
+        for (int k = 0; k < 4; k++)
+            d->logp[k] += w * (log((g->prob[k] + 1e-6) / (p_face + 4e-6)) + FU_DETECTOR_BETA * g->s[k]);
+        evidence += w;
+    }
+    d->best = 0;
+    for (int k = 1; k < 4; k++)
+        if (d->logp[k] > d->logp[d->best])
+            d->best = k;
+    double z = 0;
+    for (int k = 0; k < 4; k++)
+        z += exp(d->logp[k] - d->logp[d->best]);
+    d->conf = evidence > 0 ? (float)(1.0 / z) : 0.f;
+    return FACEUP_OK;
 }
 
 int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *displayed,
                           float face_threshold, faceup_result **result)
 {
     *result = NULL;
-    fu_image work = {0}, turned = {0};
-    face_group *groups = calloc(FU_MAX_FACES, sizeof *groups);
-    fu_box *boxes = malloc(FU_MAX_DET * sizeof *boxes);
+    decision d = {.det = det, .cls = cls, .displayed = displayed};
+    d.groups = calloc(FU_MAX_FACES, sizeof *d.groups);
+    d.boxes = malloc(FU_MAX_DET * sizeof *d.boxes);
     faceup_result *r = calloc(1, sizeof *r);
-    int rc = FACEUP_ERR_NOMEM, ng = 0;
-    if (!groups || !boxes || !r)
+    int rc = FACEUP_ERR_NOMEM;
+    if (!d.groups || !d.boxes || !r)
         goto fail;
 
     int longest = displayed->w > displayed->h ? displayed->w : displayed->h;
-    float scale = 1.f;
-    const fu_image *src = displayed;
-    if (longest > FU_WORK_SIDE) {
-        scale = (float)longest / FU_WORK_SIDE;
-        int w = (int)lroundf(displayed->w / scale), h = (int)lroundf(displayed->h / scale);
-        if ((rc = fu_image_resize(displayed, w < 1 ? 1 : w, h < 1 ? 1 : h, &work)) != FACEUP_OK)
+    for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0]; i++) {
+        /* a finer pass only helps where there is finer detail to see */
+        if (i > 0 && (d.conf >= FU_SURE || longest <= PASSES[i - 1].side))
+            break;
+        if ((rc = detect_pass(&d, &PASSES[i])) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
             goto fail;
-        scale = (float)displayed->w / work.w;
-        src = &work;
     }
 
-    for (int k = 0; k < 4; k++) {
-        const fu_image *img = src;
-        if (k > 0) {
-            fu_image_free(&turned);
-            if ((rc = fu_image_rotate(src, 360 - 90 * k, &turned)) != FACEUP_OK)
-                goto fail;
-            img = &turned;
-        }
-        int n = fu_detector_run(det, img, FU_BORDER, FU_DET_THRESHOLD, boxes, FU_MAX_DET);
-        if (n < 0) {
-            rc = n;
-            goto fail;
-        }
-        for (int i = 0; i < n; i++) {
-            fu_box in_work = turn_box(90 * k, (float)img->w, (float)img->h, &boxes[i]);
-            add_detection(groups, &ng, k, &boxes[i], &in_work);
-        }
-    }
-    qsort(groups, (size_t)ng, sizeof *groups, by_top_desc);
-
-    /* each face's log-probabilities, weighted by how sure we are that it is a face */
-    double logp[4] = {0}, evidence = 0;
     int n_faces = 0;
-    for (int i = 0; i < ng && i < FU_MAX_CLASSIFIED; i++) {
-        face_group *g = &groups[i];
-        const fu_box *b = &g->where;
-        if ((rc = fu_orient_net_classify(cls, fu_detector_kernels(det), src, b->x, b->y, b->w,
-                                         b->h, g->prob)) != FACEUP_OK)
-            goto fail;
-        g->classified = 1;
-        double p_face = 1.0 - g->prob[4];
-        double norm = g->prob[0] + g->prob[1] + g->prob[2] + g->prob[3];
-        for (int k = 0; k < 4; k++)
-            logp[k] += p_face * log((g->prob[k] + 1e-6) / (norm + 4e-6));
-        evidence += p_face;
-        if (g->top >= face_threshold && p_face >= FU_FACE_MIN)
-            groups[n_faces++] = *g;
+    for (int i = 0; i < d.ng && i < FU_MAX_CLASSIFIED; i++) {
+        const face_group *g = &d.groups[i];
+        if (g->top >= face_threshold && 1.f - g->prob[4] >= FU_FACE_MIN)
+            d.groups[n_faces++] = *g;
     }
-    int best = 0;
-    for (int k = 1; k < 4; k++)
-        if (logp[k] > logp[best])
-            best = k;
-    double z = 0;
-    for (int k = 0; k < 4; k++)
-        z += exp(logp[k] - logp[best]);
-    float conf = evidence > 0 ? (float)(1.0 / z) : 0.f;
-
     r->width = displayed->w;
     r->height = displayed->h;
-    r->orientation = n_faces && conf >= FU_MIN_DECIDE ? 90 * best : FACEUP_UNDECIDED;
-    r->confidence = r->orientation == FACEUP_UNDECIDED ? 0.f : conf;
-    if (n_faces) {
-        r->faces = calloc((size_t)n_faces, sizeof *r->faces);
-        if (!r->faces)
-            goto fail;
-    }
+    r->orientation = n_faces && d.conf >= FU_MIN_DECIDE ? 90 * d.best : FACEUP_UNDECIDED;
+    r->confidence = r->orientation == FACEUP_UNDECIDED ? 0.f : d.conf;
+    if (n_faces && !(r->faces = calloc((size_t)n_faces, sizeof *r->faces)))
+        goto fail;
     r->n_faces = n_faces;
     for (int i = 0; i < n_faces; i++) {
-        report_face(&groups[i], src->w, src->h, scale, &r->faces[i]);
+        report_face(&d.groups[i], &r->faces[i]);
         if (r->faces[i].orientation != FACEUP_UNDECIDED && r->orientation != FACEUP_UNDECIDED
             && r->faces[i].orientation != r->orientation)
             r->faces_disagree = 1;
@@ -232,9 +309,9 @@ int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *
     rc = FACEUP_OK;
 fail:
     faceup_result_free(r);
-    fu_image_free(&work);
-    fu_image_free(&turned);
-    free(groups);
-    free(boxes);
+    fu_image_free(&d.work);
+    fu_image_free(&d.turned);
+    free(d.groups);
+    free(d.boxes);
     return rc;
 }

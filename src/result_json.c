@@ -43,6 +43,11 @@ static void face_json(fu_strbuf *b, const faceup_face *f)
         fu_strbuf_printf(b, k ? "," : "");
         fu_strbuf_json_float(b, f->turn_scores[k], 4);
     }
+    fu_strbuf_printf(b, "],\"turn_probs\":[");
+    for (int k = 0; k < 4; k++) {
+        fu_strbuf_printf(b, k ? "," : "");
+        fu_strbuf_json_float(b, f->turn_probs[k], 4);
+    }
     fu_strbuf_printf(b, "]}");
 }
 
