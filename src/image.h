@@ -65,4 +65,9 @@ int fu_image_rotate(const fu_image *in, int degrees_cw, fu_image *out);
 /* Scale to w x h by area averaging (downscale) or bilinear (upscale). */
 int fu_image_resize(const fu_image *in, int w, int h, fu_image *out);
 
+/* The square of `side` pixels centred on (cx, cy), black where it leaves the image, scaled to
+ * out_side x out_side. Its top-left corner is at (round(cx - side/2), round(cy - side/2)). */
+int fu_image_crop_square(const fu_image *in, float cx, float cy, float side, int out_side,
+                         fu_image *out);
+
 #endif

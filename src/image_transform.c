@@ -11,6 +11,7 @@
  * floating-point contraction or the CPU.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,4 +264,29 @@ done:
     taps_free(&tx);
     taps_free(&ty);
     return status;
+}
+
+int fu_image_crop_square(const fu_image *in, float cx, float cy, float side, int out_side,
+                         fu_image *out)
+{
+    if (!image_ok(in) || !(side >= 1.f) || side > 65536.f || out_side < 1)
+        return FACEUP_ERR_ARGUMENT;
+    int s = (int)lroundf(side), x0 = (int)lroundf(cx - side / 2), y0 = (int)lroundf(cy - side / 2);
+    fu_image square;
+    int rc = fu_image_alloc(&square, s, s);
+    if (rc != FACEUP_OK)
+        return rc;
+    for (int r = 0; r < s; r++) {
+        uint8_t *o = square.px + (size_t)r * square.stride;
+        memset(o, 0, (size_t)s * 3);
+        long sy = (long)y0 + r;
+        if (sy < 0 || sy >= in->h)
+            continue;
+        long a = x0 < 0 ? -(long)x0 : 0, b = (long)x0 + s > in->w ? (long)in->w - x0 : s;
+        if (a < b)
+            memcpy(o + a * 3, in->px + (size_t)sy * in->stride + (size_t)(x0 + a) * 3, (size_t)(b - a) * 3);
+    }
+    rc = fu_image_resize(&square, out_side, out_side, out);
+    fu_image_free(&square);
+    return rc;
 }

@@ -16,8 +16,7 @@
 
 struct fu_orient_net {
     fu_tensor in, a24, b24, a12, b12, a6, b6, p3;
-    fu_image crop;   /* the square cut from the image, before scaling */
-    fu_image small;  /* 48x48 */
+    fu_image small;  /* the face's square crop, 48x48 */
     fu_image turned;
 };
 
@@ -49,7 +48,6 @@ void fu_orient_net_destroy(fu_orient_net *n)
     fu_tensor *t[] = {&n->in, &n->a24, &n->b24, &n->a12, &n->b12, &n->a6, &n->b6, &n->p3};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         free(t[i]->data);
-    fu_image_free(&n->crop);
     fu_image_free(&n->small);
     fu_image_free(&n->turned);
     free(n);
@@ -116,39 +114,12 @@ static void forward(fu_orient_net *n, const fu_kernels *k, const fu_image *img, 
     }
 }
 
-/* Cut the square crop around the box (black outside the image) and scale it to 48x48. */
-static int cut(fu_orient_net *n, const fu_image *img, float x, float y, float w, float h)
-{
-    float side = fu_orient_crop_scale * (w > h ? w : h);
-    float cx = x + w / 2, cy = y + h / 2;
-    if (!(side >= 1.f) || side > 32768.f)
-        return FACEUP_ERR_ARGUMENT;
-    int s = (int)lroundf(side), x0 = (int)lroundf(cx - side / 2), y0 = (int)lroundf(cy - side / 2);
-    if (s < 1)
-        s = 1;
-    fu_image_free(&n->crop);
-    int rc = fu_image_alloc(&n->crop, s, s);
-    if (rc != FACEUP_OK)
-        return rc;
-    for (int r = 0; r < s; r++) {
-        uint8_t *o = n->crop.px + (size_t)r * n->crop.stride;
-        memset(o, 0, (size_t)s * 3);
-        int sy = y0 + r;
-        if (sy < 0 || sy >= img->h)
-            continue;
-        int a = x0 < 0 ? -x0 : 0, b = x0 + s > img->w ? img->w - x0 : s;
-        if (a < b)
-            memcpy(o + (size_t)a * 3, img->px + (size_t)sy * img->stride + (size_t)(x0 + a) * 3,
-                   (size_t)(b - a) * 3);
-    }
-    fu_image_free(&n->small);
-    return fu_image_resize(&n->crop, FU_ORIENT_SIZE, FU_ORIENT_SIZE, &n->small);
-}
-
 int fu_orient_net_classify(fu_orient_net *n, const fu_kernels *k, const fu_image *img, float x,
                            float y, float w, float h, float prob[FU_ORIENT_CLASSES])
 {
-    int rc = cut(n, img, x, y, w, h);
+    fu_image_free(&n->small);
+    int rc = fu_image_crop_square(img, x + w / 2, y + h / 2, fu_orient_crop_scale * (w > h ? w : h),
+                                  FU_ORIENT_SIZE, &n->small);
     if (rc != FACEUP_OK)
         return rc;
     double logp[FU_ORIENT_CLASSES] = {0};
