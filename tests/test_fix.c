@@ -438,9 +438,11 @@ static void reencode_case(int width, int height);
 static void jpeg_partial_mcus_are_reencoded_never_dropped(void **state)
 {
     (void)state;
-    /* odd sides: the colour planes are resampled; even: turned as they are */
-    for (int odd = 0; odd <= 1; odd++)
+    /* odd sides: the colour planes are resampled; even: turned as they are; wide and tall */
+    for (int odd = 0; odd <= 1; odd++) {
         reencode_case(100 + odd, 74 + odd);
+        reencode_case(74 + odd, 100 + odd);
+    }
 }
 
 static void reencode_case(int width, int height)
