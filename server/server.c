@@ -441,6 +441,7 @@ static struct MHD_Daemon *start_daemon(server *s)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, to catch the messages of the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
@@ -449,7 +450,6 @@ static struct MHD_Daemon *start_daemon(server *s)
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "faceup serve: cannot listen on %s port %d\n", s->cfg.bind, s->cfg.port);

@@ -571,6 +571,51 @@ def test_slow_headers_are_cut_off_by_the_timeout(server):
     assert int(re.search(rb"faceup_http_timeouts_total (\d+)", metrics).group(1)) >= 1
 
 
+def test_connections_over_the_cap_wait_for_a_free_one(tmp_path):
+    srv = Server(tmp_path, "--max-connections", "3", "--threads", "1")
+    try:
+        idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(3)]
+        time.sleep(0.3)
+        extra = socket.create_connection(("127.0.0.1", srv.port))   # queued by the kernel
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra.settimeout(1.0)
+        with pytest.raises(socket.timeout):
+            extra.recv(100)   # not accepted while three are open
+        idle[0].close()
+        extra.settimeout(10)
+        assert status_of(extra.recv(100)) == 200   # accepted once one closed
+        for s in idle[1:] + [extra]:
+            s.close()
+    finally:
+        assert srv.stop() == 0
+
+
+def test_listening_on_ipv6_loopback(tmp_path):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    p = subprocess.Popen([FACEUP, "serve", "--bind", "::1", "--port", "0", "--threads", "1"],
+                         stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        m = re.match(r"listening on http://\[::1\]:(\d+)", line)
+        assert m, line
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                s = socket.create_connection(("::1", int(m.group(1))))
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.settimeout(10)
+        assert status_of(s.recv(100)) == 200
+        s.close()
+    finally:
+        p.send_signal(signal.SIGINT)   # SIGINT stops it like SIGTERM
+        assert p.wait(30) == 0
+
+
 def test_64_parallel_clients_all_get_the_right_answer(server, images):
     def one(i):
         if i % 2:
