@@ -341,8 +341,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void log_request(const request *rq, double ms, int cut)
 {
-    char status[8], line[512];
-    snprintf(status, sizeof status, rq->status ? "%d" : "-", rq->status);
+    char status[8] = "-", line[512];
+    if (rq->status)
+        snprintf(status, sizeof status, "%d", rq->status);
     int n = snprintf(line, sizeof line, "%s %s %s %.1fms in=%llu out=%llu orientation=%s%s\n",
                      rq->method, rq->path, status, ms, (unsigned long long)rq->bytes_in,
                      (unsigned long long)rq->bytes_out, rq->decision,
