@@ -102,9 +102,6 @@ int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_di
     if (ifd_entries(&t, get32(&t, 4), &first0, &n0) < 0)
         return FU_EXIF_MALFORMED;
 
-    size_t orient = find_tag(&t, first0, n0, TAG_ORIENTATION);
-    if (orient && !single_value(&t, orient))
-        orient = 0;
     size_t px = 0, py = 0;
     size_t exif_ifd = find_tag(&t, first0, n0, TAG_EXIF_IFD);
     if (swap_dims && exif_ifd) {
@@ -117,20 +114,24 @@ int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_di
         py = find_tag(&t, first1, n1, TAG_PIXEL_Y);
     }
 
-    /* The walk succeeded: now write. */
-    if (orient) {
+    /* The walk succeeded: now write. Every Orientation entry of IFD 0 is reset, not only the
+     * first: a reader that takes the last of two duplicates must not see the old turn. */
+    for (unsigned i = 0; i < n0; i++) {
+        size_t e = first0 + 12 * (size_t)i;
+        if (get16(&t, e) != TAG_ORIENTATION || !single_value(&t, e))
+            continue;
         /* A SHORT sits in the first two bytes of the value field; a LONG holds the same small
          * number, so in either byte order writing the value 1 in the field's width is right. */
-        unsigned type = get16(&t, orient + 2);
-        uint32_t value = type == TYPE_SHORT ? get16(&t, orient + 8) : get32(&t, orient + 8);
-        if (orientation)
+        unsigned type = get16(&t, e + 2);
+        uint32_t value = type == TYPE_SHORT ? get16(&t, e + 8) : get32(&t, e + 8);
+        if (orientation && !*orientation)
             *orientation = value >= 1 && value <= 8 ? (int)value : 0;
         if (reset_orientation) {
             if (type == TYPE_SHORT) {
-                put16(&t, orient + 8, 1);
+                put16(&t, e + 8, 1);
             } else {
-                memset(t.p + orient + 8, 0, 4);
-                t.p[orient + (t.big ? 11 : 8)] = 1;
+                memset(t.p + e + 8, 0, 4);
+                t.p[e + (t.big ? 11 : 8)] = 1;
             }
         }
     }

@@ -15,19 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "d4.h"
 #include "faceup.h"
 #include "image.h"
-
-/* A growing byte buffer; p is malloc'ed and becomes faceup_fixed.data. */
-typedef struct fu_buf {
-    uint8_t *p;
-    size_t n, cap;
-} fu_buf;
-
-/* Append n bytes. FACEUP_OK, or FACEUP_ERR_NOMEM (the buffer then keeps what it had). */
-int fu_buf_put(fu_buf *b, const void *data, size_t n);
-void fu_buf_free(fu_buf *b);
 
 typedef struct fu_fix_plan {
     fu_d4 t;               /* applied to the stored pixels */
