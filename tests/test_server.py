@@ -667,11 +667,13 @@ def test_one_log_line_per_request(server, images):
 # --- the process ----------------------------------------------------------------------------------
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0(tmp_path, images):
+    # A large photo, so that six of them keep one worker busy for a while.
+    big = encode(images["hopper"].resize((2048, 2400)).rotate(-90, expand=True), "JPEG", quality=90)
     srv = Server(tmp_path, "--threads", "1")
     try:
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(post, srv, "/v1/fix", images["hopper90.jpg"], "image/jpeg",
-                                   validate=False) for _ in range(6)]
+            futures = [pool.submit(post, srv, "/v1/fix", big, "image/jpeg", validate=False)
+                       for _ in range(6)]
             # SIGTERM once every request has arrived and at least two are still unanswered.
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -681,6 +683,7 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0(tmp_path, images):
                 if waiting >= 2 and waiting + answered == 6:
                     break
                 time.sleep(0.01)
+            assert waiting >= 2, "the requests were answered before SIGTERM could be sent"
             srv.proc.send_signal(signal.SIGTERM)
             answers = [f.result() for f in futures]
         assert [a[0] for a in answers] == [200] * 6
