@@ -34,14 +34,22 @@
 #ifndef FU_SURE
 #define FU_SURE 0.97f         /* a confidence that needs no finer pass */
 #endif
+#ifndef FU_DET_THRESHOLD
 #define FU_DET_THRESHOLD 0.5f /* lowest detector score worth a look by the classifier */
+#endif
 #define FU_GROUP_IOU 0.4f     /* detections of different turns this close are the same face */
 #define FU_MAX_DET 64         /* detections kept per turn */
 #define FU_MAX_FACES 128      /* faces grouped */
 #define FU_MAX_CLASSIFIED 16  /* faces classified, the highest-scoring first */
+#ifndef FU_MIN_DECIDE
 #define FU_MIN_DECIDE 0.85f   /* below this confidence the answer is undecided */
+#endif
+#ifndef FU_WEIGHT_RAMP
 #define FU_WEIGHT_RAMP 0.35f  /* see face_weight() */
+#endif
+#ifndef FU_DETECTOR_BETA
 #define FU_DETECTOR_BETA 10.0 /* weight of YuNet's per-turn score beside the classifier's log-odds */
+#endif
 #ifndef FU_FACE_MIN
 #define FU_FACE_MIN 0.5f      /* P(face) under which a detection is not reported as a face */
 #endif
@@ -60,14 +68,25 @@ typedef struct face_group {
 
 /* The detector passes, coarse to fine; a pass runs only while the answer is not yet sure. */
 typedef struct pass {
-    int side;         /* longest side of the working image */
+    int side;         /* longest side of the working image ... */
+    float enlarge;    /* ... but at most this many times the image's own */
     float border;     /* canvas size relative to the image */
 } pass;
 
 static const pass PASSES[] = {
-    {FU_COARSE_SIDE, 1.5f},   /* faces that fill the frame need the border; big faces need no detail */
-    {FU_FINE_SIDE, 1.0f},     /* small faces in larger photos: more detail, and no border to pay for */
+    {FU_COARSE_SIDE, 1.f, 1.5f}, /* faces that fill the frame need the border; big faces no detail */
+    {FU_FINE_SIDE, 1.f, 1.0f},   /* small faces in larger photos: more detail, no border to pay for */
+#ifndef FU_NO_ENLARGE
+    {FU_FINE_SIDE, 2.f, 1.0f},   /* faces of 10-20 px in small photos: YuNet finds them enlarged */
+#endif
 };
+
+/* Longest side of the working image of pass p for an image whose longest side is `longest`. */
+static int pass_side(const pass *p, int longest)
+{
+    float most = p->enlarge * (float)longest;
+    return most < (float)p->side ? (int)most : p->side;
+}
 
 /* Everything one decision needs, so helpers take one pointer. */
 typedef struct decision {
@@ -249,9 +268,9 @@ static int refine_face(decision *d, faceup_face *f)
 static int detect_pass(decision *d, const pass *p)
 {
     const fu_image *disp = d->displayed, *src = disp;
-    int longest = disp->w > disp->h ? disp->w : disp->h;
-    if (longest > p->side) {
-        float f = (float)p->side / (float)longest;
+    int longest = disp->w > disp->h ? disp->w : disp->h, side = pass_side(p, longest);
+    if (side != longest) {
+        float f = (float)side / (float)longest;
         int w = (int)lroundf(disp->w * f), h = (int)lroundf(disp->h * f);
         fu_image_free(&d->work);
         int rc = fu_image_resize(disp, w < 1 ? 1 : w, h < 1 ? 1 : h, &d->work);
@@ -330,11 +349,12 @@ int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *
     if (!d.groups || !d.boxes || !r)
         goto fail;
 
-    int longest = displayed->w > displayed->h ? displayed->w : displayed->h;
-    for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0]; i++) {
-        /* a finer pass only helps where there is finer detail to see */
-        if (i > 0 && (d.conf >= FU_SURE || longest <= PASSES[i - 1].side))
-            break;
+    int longest = displayed->w > displayed->h ? displayed->w : displayed->h, seen = 0;
+    for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0] && d.conf < FU_SURE; i++) {
+        /* a finer pass only where it sees the image bigger than the passes before */
+        if (pass_side(&PASSES[i], longest) <= seen)
+            continue;
+        seen = pass_side(&PASSES[i], longest);
         if ((rc = detect_pass(&d, &PASSES[i])) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
             goto fail;
     }

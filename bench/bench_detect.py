@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""faceup detect against the OpenCV YuNet peer, in one run: accuracy, speed, latency, memory.
+
+Usage: bench/bench_detect.py [--set ../shared/data/faces-dev] [--limit N] [--build build]
+  1. orient_eval.py on the set for faceup and for ../shared/eval/peers/yunet_opencv.py
+     (opencv-python-headless from requirements.txt), one after the other; prints both summary
+     lines and the ratio of ms_per_image (the target: faceup at least 10x lower).
+  2. single-image latency of a 640x480 JPEG on one core (taskset -c 0), median of 100 runs
+     in process (bench_latency), and the peer's per-image time on the same file for the ratio.
+  3. peak resident memory of `faceup detect` on a 12-megapixel JPEG (target: under 64 MB).
+"""
+import argparse, os, re, resource, shutil, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SHARED = os.path.join(ROOT, "..", "shared")
+PY = sys.executable
+
+
+def summary(out):
+    line = [l for l in out.splitlines() if l.startswith("accuracy=")]
+    return line[-1] if line else out[-500:]
+
+
+def ms_of(line):
+    m = re.search(r"ms_per_image=([\d.]+)", line)
+    return float(m.group(1)) if m else float("nan")
+
+
+def make_inputs(tmp):
+    from PIL import Image
+    hopper = Image.open(os.path.join(ROOT, "samples", "grace_hopper.jpg")).convert("RGB")
+    small = Image.new("RGB", (640, 480), (40, 60, 80))
+    small.paste(hopper.resize((340, 400)).transpose(Image.Transpose.ROTATE_90), (150, 80))
+    p640 = os.path.join(tmp, "portrait_640x480.jpg")
+    small.save(p640, quality=92)
+    big = hopper.resize((4000, 3000 * 600 // 512 // 1)).crop((0, 0, 4000, 3000))
+    p12 = os.path.join(tmp, "photo_12mp.jpg")
+    big.transpose(Image.Transpose.ROTATE_270).save(p12, quality=92)
+    return p640, p12
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", default=os.path.join(SHARED, "data", "faces-dev"))
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    a = ap.parse_args()
+    faceup = os.path.join(a.build, "faceup")
+    model = os.path.join(a.build, "model", "face_detection_yunet_2023mar.onnx")
+    peer = f"{PY} {os.path.join(SHARED, 'eval', 'peers', 'yunet_opencv.py')} --model {model}"
+    ev = [PY, os.path.join(SHARED, "eval", "orient_eval.py"), "--set", a.set] + (["--limit", str(a.limit)] if a.limit else [])
+
+    print("== accuracy and throughput on", a.set, flush=True)
+    ours = summary(subprocess.run(ev + ["--sut", f"{faceup} detect --json"], capture_output=True, text=True).stdout)
+    print("faceup      ", ours, flush=True)
+    theirs = summary(subprocess.run(ev + ["--sut", peer], capture_output=True, text=True).stdout)
+    print("yunet_opencv", theirs, flush=True)
+    print(f"ms_per_image ratio (opencv / faceup): {ms_of(theirs) / ms_of(ours):.1f}x", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p640, p12 = make_inputs(tmp)
+        print("== one 640x480 JPEG on one core", flush=True)
+        lat = subprocess.run(["taskset", "-c", "0", os.path.join(a.build, "bench_latency"), p640, "100"],
+                             capture_output=True, text=True).stdout.strip()
+        print("faceup      ", lat)
+        t0 = time.perf_counter()
+        n = 10
+        subprocess.run(["taskset", "-c", "0"] + peer.split() + [p640] * n, capture_output=True)
+        peer_ms = (time.perf_counter() - t0) * 1000 / n
+        m = re.search(r"median ([\d.]+) ms", lat)
+        print(f"yunet_opencv {peer_ms:.1f} ms per image (10 in one process, start-up included)")
+        if m:
+            print(f"latency ratio (opencv / faceup): {peer_ms / float(m.group(1)):.1f}x")
+
+        print("== peak resident memory, 12-megapixel JPEG", flush=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run([faceup, "detect", "--json", p12], capture_output=True, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(f"faceup detect: {max(before, after) / 1024:.1f} MB max RSS (target < 64 MB)")
+
+
+if __name__ == "__main__":
+    main()
