@@ -469,6 +469,18 @@ static void turned_row(job *j, int ci, size_t y, JSAMPLE *out)
     memset(out + w, out[w - 1], padded - w);
 }
 
+/* A zero divisor decodes (everything at that frequency is 0) but cannot be encoded with: the
+ * forward DCT divides by it. Such a file breaks the standard; it is refused, not re-encoded. */
+static void check_tables(job *j)
+{
+    for (int ci = 0; ci < j->dst.num_components; ci++) {
+        const JQUANT_TBL *q = j->dst.quant_tbl_ptrs[j->dst.comp_info[ci].quant_tbl_no];
+        for (int k = 0; q && k < DCTSIZE2; k++)
+            if (q->quantval[k] == 0)
+                job_fail(j, FACEUP_ERR_DECODE, "a quantisation table has a zero entry");
+    }
+}
+
 /* Can the subsampled planes be turned as they are? (See the top of the file.) */
 static int planes_align(const struct jpeg_decompress_struct *s, int tr, int fx, int fy)
 {
@@ -499,6 +511,7 @@ static void reencode_full(job *j)
         jpeg_read_scanlines(s, &row, 1);
     }
     start_dst(j);
+    check_tables(j);
     struct jpeg_compress_struct *d = &j->dst;
     d->dct_method = JDCT_ISLOW;
     jpeg_start_compress(d, TRUE);
@@ -522,6 +535,7 @@ static void reencode(job *j)
     }
     read_planes(j);
     start_dst(j);
+    check_tables(j);
     struct jpeg_compress_struct *d = &j->dst;
     d->raw_data_in = TRUE;
     d->dct_method = JDCT_ISLOW;
