@@ -105,7 +105,7 @@ static void usage(FILE *to)
             "  -j, --jobs N      images decided in parallel (default: number of CPUs)\n"
             "  --max-pixels N    refuse images over N pixels, read from the header (default 100000000)\n"
             "  --max-bytes N     refuse files over N bytes (default 268435456)\n"
-            "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.6)\n"
+            "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.5)\n"
             "  -h, --help        this help\n"
             "\n"
             "Exit status: 0 every input was read, 1 some could not be (each gets an error), 2 usage.\n");
@@ -133,7 +133,7 @@ int cli_detect(int argc, char **argv)
     long long jobs = cli_ncpu();
     j.max_pixels = 100000000LL;
     j.max_bytes = 256LL << 20;
-    j.face_threshold = 0.6;
+    j.face_threshold = 0.5;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "j:h", opts, NULL)) != -1) {

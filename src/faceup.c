@@ -74,7 +74,7 @@ faceup *faceup_create(void)
     h->min_confidence = 0.5;
     h->keep_metadata = 1;
     h->output_format = FACEUP_FORMAT_SAME;
-    h->face_threshold = 0.6;
+    h->face_threshold = 0.5;
     return h;
 }
 
