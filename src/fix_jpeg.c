@@ -53,10 +53,14 @@
 typedef JBLOCKARRAY (*access_fn)(j_common_ptr, jvirt_barray_ptr, JDIMENSION, JDIMENSION,
                                  boolean);
 
-/* One destination component, built on demand: the block rows last asked for. */
+/* One destination component, built on demand, a band of block rows at a time. */
+#define BAND_ROWS 16 /* a multiple of every sampling factor (1..4) */
+
 typedef struct strip {
-    JBLOCKARRAY rows;
-    JDIMENSION n_rows, width; /* allocated size, in blocks */
+    JBLOCKARRAY rows;   /* BAND_ROWS rows */
+    JDIMENSION width;   /* of a row, in blocks */
+    JDIMENSION first;   /* destination row of rows[0] */
+    int built;
 } strip;
 
 typedef struct job {
@@ -82,8 +86,7 @@ typedef struct job {
     jvirt_barray_ptr fake[MAX_COMPONENTS]; /* what the compressor believes are its arrays */
     strip strips[MAX_COMPONENTS];
     access_fn real_access;
-    unsigned char perm[DCTSIZE2];          /* output coefficient k comes from perm[k] */
-    signed char sign[DCTSIZE2];
+    JCOEF sign[DCTSIZE2];                  /* of output coefficient k */
 
     /* re-encode path */
     JSAMPLE *plane[MAX_COMPONENTS];        /* source components, whole, still subsampled */
@@ -286,29 +289,46 @@ static void block_table(job *j)
 {
     for (int v = 0; v < DCTSIZE; v++)
         for (int u = 0; u < DCTSIZE; u++) {
-            int k = v * DCTSIZE + u;
-            j->perm[k] = (unsigned char)(j->tr ? u * DCTSIZE + v : k);
             int neg = ((j->fx && (u & 1)) ^ (j->fy && (v & 1)));
-            j->sign[k] = (signed char)(neg ? -1 : 1);
+            j->sign[v * DCTSIZE + u] = (JCOEF)(neg ? -1 : 1);
         }
 }
 
-/* Destination block row `oby` of component ci, from the source blocks. */
-static void build_row(job *j, int ci, JDIMENSION oby, JBLOCKROW out, JDIMENSION width)
+/* Two loops with fixed index patterns rather than one through a permutation table: the
+ * compiler vectorises the straight one, and this is the hot loop of the lossless path. */
+static void turn_block(const JCOEF *restrict s, JCOEF *restrict d, const JCOEF *restrict sign,
+                       int transpose)
+{
+    if (transpose) {
+        for (int v = 0; v < DCTSIZE; v++)
+            for (int u = 0; u < DCTSIZE; u++)
+                d[v * DCTSIZE + u] = (JCOEF)(s[u * DCTSIZE + v] * sign[v * DCTSIZE + u]);
+    } else {
+        for (int k = 0; k < DCTSIZE2; k++)
+            d[k] = (JCOEF)(s[k] * sign[k]);
+    }
+}
+
+/* Destination block rows [first, first + BAND_ROWS) of component ci, from the source blocks.
+ * When the axes swap, a destination row is a source column, and filling rows one at a time would
+ * take one block from every source row, each on a different page. A band is filled source row by
+ * source row instead: BAND_ROWS neighbouring blocks of a source row land in the band's rows. */
+static void build_band(job *j, int ci, strip *st)
 {
     const jpeg_component_info *dc = &j->dst.comp_info[ci];
     JDIMENSION obw = dc->width_in_blocks, obh = dc->height_in_blocks;
-    memset(out, 0, (size_t)width * sizeof(JBLOCK));
-    if (oby >= obh)
-        return;
-    JDIMENSION y1 = j->fy ? obh - 1 - oby : oby;
+    for (int r = 0; r < BAND_ROWS; r++)
+        memset(st->rows[r], 0, (size_t)st->width * sizeof(JBLOCK));
+    JDIMENSION end = st->first + BAND_ROWS < obh ? st->first + BAND_ROWS : obh;
     for (JDIMENSION obx = 0; obx < obw; obx++) {
         JDIMENSION x1 = j->fx ? obw - 1 - obx : obx;
-        const JCOEF *s = j->tr ? j->src_rows[ci][x1][y1] : j->src_rows[ci][y1][x1];
-        JCOEF *d = out[obx];
-        for (int k = 0; k < DCTSIZE2; k++)
-            d[k] = (JCOEF)(j->sign[k] * s[j->perm[k]]);
+        for (JDIMENSION oby = st->first; oby < end; oby++) {
+            JDIMENSION y1 = j->fy ? obh - 1 - oby : oby;
+            const JCOEF *s = j->tr ? j->src_rows[ci][x1][y1] : j->src_rows[ci][y1][x1];
+            turn_block(s, st->rows[oby - st->first][obx], j->sign, j->tr);
+        }
     }
+    st->built = 1;
 }
 
 /* The compressor's view of its coefficient arrays (see the top of the file). */
@@ -328,14 +348,19 @@ static JBLOCKARRAY strip_access(j_common_ptr c, jvirt_barray_ptr ptr, JDIMENSION
         dc->height_in_blocks != (j->tr ? sc->width_in_blocks : sc->height_in_blocks))
         job_fail(j, FACEUP_ERR_INTERNAL, "turned JPEG component has the wrong size");
     strip *s = &j->strips[ci];
-    if (!s->rows || n > s->n_rows) {
+    if (!s->rows) {
         s->width = dc->width_in_blocks + (JDIMENSION)dc->h_samp_factor;
-        s->n_rows = n;
-        s->rows = (*c->mem->alloc_barray)(c, JPOOL_IMAGE, s->width, n);
+        s->rows = (*c->mem->alloc_barray)(c, JPOOL_IMAGE, s->width, BAND_ROWS);
     }
-    for (JDIMENSION r = 0; r < n; r++)
-        build_row(j, ci, start + r, s->rows[r], s->width);
-    return s->rows;
+    /* requests are v_samp_factor rows at a multiple of it, so they never straddle two bands */
+    JDIMENSION first = start - start % BAND_ROWS;
+    if (n > BAND_ROWS || start + n > first + BAND_ROWS)
+        job_fail(j, FACEUP_ERR_INTERNAL, "unexpected coefficient request");
+    if (!s->built || s->first != first) {
+        s->first = first;
+        build_band(j, ci, s);
+    }
+    return s->rows + (start - first);
 }
 
 static void start_dst(job *j)

@@ -48,20 +48,25 @@ static uint8_t *pattern(int w, int h, int channels)
     return p;
 }
 
-static fu_buf make_jpeg(int w, int h, int subsamp, int pf)
+static fu_buf make_jpeg_flags(int w, int h, int subsamp, int pf, int flags)
 {
     int ch = tjPixelSize[pf];
     uint8_t *px = pattern(w, h, ch);
     tjhandle tj = tjInitCompress();
     unsigned char *jpg = NULL;
     unsigned long n = 0;
-    assert_int_equal(tjCompress2(tj, px, w, 0, h, pf, &jpg, &n, subsamp, 90, 0), 0);
+    assert_int_equal(tjCompress2(tj, px, w, 0, h, pf, &jpg, &n, subsamp, 90, flags), 0);
     fu_buf b = {0};
     assert_int_equal(fu_buf_put(&b, jpg, n), FACEUP_OK);
     tjFree(jpg);
     tjDestroy(tj);
     free(px);
     return b;
+}
+
+static fu_buf make_jpeg(int w, int h, int subsamp, int pf)
+{
+    return make_jpeg_flags(w, h, subsamp, pf, 0);
 }
 
 /* Insert a marker segment right after SOI (so later calls come first). */
@@ -396,10 +401,19 @@ static void jpeg_every_transform_is_lossless_when_mcus_are_whole(void **state)
     }
 }
 
+static void four_turns(int flags);
+
 static void jpeg_four_quarter_turns_give_back_every_coefficient(void **state)
 {
     (void)state;
-    fu_buf in = make_jpeg(96, 64, TJSAMP_420, TJPF_RGB);
+    for (int progressive = 0; progressive <= 1; progressive++)
+        four_turns(progressive ? TJFLAG_PROGRESSIVE : 0);
+}
+
+/* Big enough for several bands of block rows (fix_jpeg.c builds 16 at a time). */
+static void four_turns(int flags)
+{
+    fu_buf in = make_jpeg_flags(336, 208, TJSAMP_420, TJPF_RGB, flags);
     fu_buf cur = {0};
     fu_buf_put(&cur, in.p, in.n);
     for (int k = 0; k < 4; k++) {
