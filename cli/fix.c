@@ -183,6 +183,37 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+static const list *sorting; /* qsort has no context argument */
+
+static int by_output(const void *a, const void *b)
+{
+    const item *x = &sorting->v[*(const int *)a], *y = &sorting->v[*(const int *)b];
+    int c = strcmp(x->rel, y->rel);
+    return c ? c : *(const int *)a - *(const int *)b;
+}
+
+/* Two inputs with the same output path (a/x.jpg and b/x.jpg given as files): the later ones
+ * become errors rather than overwrite the first one's output. */
+static int refuse_collisions(list *l)
+{
+    int *ix = malloc(((size_t)l->n + 1) * sizeof *ix), m = 0;
+    if (!ix)
+        return -1;
+    for (int i = 0; i < l->n; i++)
+        if (l->v[i].rel)
+            ix[m++] = i;
+    sorting = l;
+    qsort(ix, (size_t)m, sizeof *ix, by_output);
+    for (int k = 1; k < m; k++)
+        if (!strcmp(l->v[ix[k]].rel, l->v[ix[k - 1]].rel) && !l->v[ix[k]].error &&
+            !(l->v[ix[k]].error = strdup("another input has the same output path"))) {
+            free(ix);
+            return -1;
+        }
+    free(ix);
+    return 0;
+}
+
 static int list_inputs(list *l, char **args, int n, int recursive)
 {
     for (int i = 0; i < n; i++) {
@@ -495,8 +526,11 @@ static void progress(int done_n, int total, double t0)
 {
     double dt = now() - t0, rate = dt > 0 ? done_n / dt : 0;
     int eta = rate > 0 ? (int)((total - done_n) / rate + 0.5) : 0;
-    fprintf(stderr, "\r\033[K%d/%d  %.1f images/s  ETA %d:%02d", done_n, total, rate, eta / 60,
-            eta % 60);
+    if (done_n == 0)
+        fprintf(stderr, "\r\033[K0/%d", total);
+    else
+        fprintf(stderr, "\r\033[K%d/%d  %.1f images/s  ETA %d:%02d", done_n, total, rate,
+                eta / 60, eta % 60);
     fflush(stderr);
 }
 
@@ -665,7 +699,8 @@ int cli_fix(int argc, char **argv)
             in.out_ino = ost.st_ino;
         }
     }
-    if (list_inputs(&in, argv + optind, argc - optind, recursive) < 0) {
+    if (list_inputs(&in, argv + optind, argc - optind, recursive) < 0 ||
+        (opt.outdir && refuse_collisions(&in) < 0)) {
         fprintf(stderr, "faceup fix: out of memory\n");
         return 1;
     }

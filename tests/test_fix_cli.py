@@ -373,6 +373,16 @@ def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
     assert "use -r" in r.stdout and "No such file" in r.stdout
 
 
+def test_two_inputs_with_one_output_path_are_not_overwritten(built, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    (pa,) = face_folder(a, 1)
+    (pb,) = face_folder(b, 1)
+    r = run(FACEUP, "fix", pa, pb, "-o", tmp_path / "out", check=False)
+    assert r.returncode == 1 and "same output path" in r.stdout
+    # in place they are different files: both are fixed
+    run(FACEUP, "fix", "--in-place", pa, pb)
+
+
 def test_dry_run_writes_nothing_and_reports(built, tmp_path):
     paths = face_folder(tmp_path / "in", 4)
     before = {p: sha(p) for p in paths}
