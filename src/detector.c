@@ -77,10 +77,18 @@ static int reserve(fu_detector *d, int h, int w)
     return FACEUP_OK;
 }
 
+/* The image at (ox, oy) on a black canvas; only the canvas outside the image is cleared. */
 static void fill_input(fu_tensor *t, const fu_image *img, int ox, int oy)
 {
-    for (int y = 0; y < t->h; y++)
-        memset(fu_tensor_at(t, y, 0), 0, (size_t)t->w * 3 * sizeof(float));
+    for (int y = 0; y < t->h; y++) {
+        float *row = fu_tensor_at(t, y, 0);
+        if (y < oy || y >= oy + img->h) {
+            memset(row, 0, (size_t)t->w * 3 * sizeof(float));
+            continue;
+        }
+        memset(row, 0, (size_t)ox * 3 * sizeof(float));
+        memset(row + (size_t)(ox + img->w) * 3, 0, (size_t)(t->w - ox - img->w) * 3 * sizeof(float));
+    }
     for (int y = 0; y < img->h; y++) {
         const uint8_t *p = img->px + (size_t)y * img->stride;
         float *o = fu_tensor_at(t, y + oy, ox);

@@ -9,31 +9,69 @@
 
 #include "nn_kernels.h"
 
+/* One output pixel, sixteen output channels: 27 taps, each a broadcast and two FMAs. */
+static void conv3x3s2_px1(const fu_tensor *in, float *o, const float *w, const float *b, int y,
+                          int x)
+{
+    __m256 a0 = _mm256_loadu_ps(b), a1 = _mm256_loadu_ps(b + 8);
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) {
+            const float *p = fu_tensor_at(in, 2 * y + ky - 1, 2 * x + kx - 1);
+            const float *wk = w + (ky * 3 + kx) * 3 * 16;
+            for (int ci = 0; ci < 3; ci++) {
+                __m256 v = _mm256_broadcast_ss(p + ci);
+                a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(wk + ci * 16), a0);
+                a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(wk + ci * 16 + 8), a1);
+            }
+        }
+    const __m256 z = _mm256_setzero_ps();
+    _mm256_storeu_ps(o, _mm256_max_ps(a0, z));
+    _mm256_storeu_ps(o + 8, _mm256_max_ps(a1, z));
+}
+
+/* Four neighbouring output pixels at once, so each weight load serves four FMAs. Same per-lane
+ * order as conv3x3s2_px1 and the reference. */
+static void conv3x3s2_px4(const fu_tensor *in, float *o, const float *w, const float *b, int y,
+                          int x)
+{
+    __m256 a[4][2];
+    for (int i = 0; i < 4; i++) {
+        a[i][0] = _mm256_loadu_ps(b);
+        a[i][1] = _mm256_loadu_ps(b + 8);
+    }
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) {
+            const float *p = fu_tensor_at(in, 2 * y + ky - 1, 2 * x + kx - 1);
+            const float *wk = w + (ky * 3 + kx) * 3 * 16;
+            for (int ci = 0; ci < 3; ci++) {
+                __m256 w0 = _mm256_loadu_ps(wk + ci * 16), w1 = _mm256_loadu_ps(wk + ci * 16 + 8);
+                for (int i = 0; i < 4; i++) {
+                    __m256 v = _mm256_broadcast_ss(p + i * 6 + ci);   /* stride 2 pixels of 3 */
+                    a[i][0] = _mm256_fmadd_ps(v, w0, a[i][0]);
+                    a[i][1] = _mm256_fmadd_ps(v, w1, a[i][1]);
+                }
+            }
+        }
+    const __m256 z = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(o + i * 16, _mm256_max_ps(a[i][0], z));
+        _mm256_storeu_ps(o + i * 16 + 8, _mm256_max_ps(a[i][1], z));
+    }
+}
+
 static void conv3x3s2_avx2(const fu_tensor *in, fu_tensor *out, const float *w, const float *b,
                            int y0, int y1)
 {
-    const int co_n = out->c;
-    if (co_n % 8) {
+    if (out->c != 16 || in->c != 3) {
         fu_kernels_ref.conv3x3s2(in, out, w, b, y0, y1);
         return;
     }
-    const __m256 zero = _mm256_setzero_ps();
     for (int y = y0; y < y1; y++) {
-        for (int x = 0; x < out->w; x++) {
-            float *o = fu_tensor_at(out, y, x);
-            for (int co = 0; co < co_n; co += 8) {
-                __m256 acc = _mm256_loadu_ps(b + co);
-                for (int ky = 0; ky < 3; ky++)
-                    for (int kx = 0; kx < 3; kx++) {
-                        const float *p = fu_tensor_at(in, 2 * y + ky - 1, 2 * x + kx - 1);
-                        const float *wk = w + (ky * 3 + kx) * 3 * co_n + co;
-                        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 0), _mm256_loadu_ps(wk), acc);
-                        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 1), _mm256_loadu_ps(wk + co_n), acc);
-                        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + 2), _mm256_loadu_ps(wk + 2 * co_n), acc);
-                    }
-                _mm256_storeu_ps(o + co, _mm256_max_ps(acc, zero));
-            }
-        }
+        int x = 0;
+        for (; x + 4 <= out->w; x += 4)
+            conv3x3s2_px4(in, fu_tensor_at(out, y, x), w, b, y, x);
+        for (; x < out->w; x++)
+            conv3x3s2_px1(in, fu_tensor_at(out, y, x), w, b, y, x);
     }
 }
 
