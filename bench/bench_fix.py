@@ -139,6 +139,22 @@ def part3(a, tmp):
         summary = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
         print(f"   -j {jobs}: {times[jobs]:.1f} s, {len(paths) / times[jobs]:.1f} images/s   {summary}")
     print(f"   speedup {times[1] / times[2]:.2f}x (target >= 1.8x, on {os.cpu_count()} CPUs)")
+    print(f"   this machine's own ceiling, two busy loops vs one: {ceiling():.2f}x")
+
+
+def ceiling():
+    """How much faster two CPU-bound processes finish than one after the other here: what any
+    -j 2 can reach on this machine at this moment (other work shares the CPUs)."""
+    loop = [sys.executable, "-c", "s = 0\nfor i in range(12_000_000): s += i"]
+    t0 = time.perf_counter()
+    subprocess.run(loop, check=True)
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(loop) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    two = time.perf_counter() - t0
+    return 2 * one / two
 
 
 def main():

@@ -90,38 +90,74 @@ void fu_d4_map(fu_d4 t, int w, int h, int x, int y, int *ox, int *oy)
     *oy = fy ? h - 1 - y : y;
 }
 
-/* One output row is a straight line through the source: a row walked forwards or backwards,
- * or a column walked down or up. So each row is a start pointer and a constant step; the
- * switch gives the compiler a fixed-size copy for the common pixel sizes. */
+/* The loops below are written once and instantiated for the common pixel sizes, so that each
+ * copy is a fixed-size move the compiler can inline rather than a call to memcpy. */
+
+/* Without a transpose, an output row is a source row, walked forwards or backwards. */
+#define STRAIGHT_ROW(BPP)                                                                         \
+    for (int x = 0; x < w; x++, s -= (BPP), d += (BPP))                                           \
+        memcpy(d, s, (size_t)(BPP))
+
+static void rows_straight(int fx, int fy, const uint8_t *src, int w, int h, size_t stride,
+                          int bpp, int y0, int n, uint8_t *dst, size_t dst_stride)
+{
+    for (int oy = y0; oy < y0 + n; oy++) {
+        const uint8_t *s = src + (size_t)(fy ? h - 1 - oy : oy) * stride;
+        uint8_t *d = dst + (size_t)(oy - y0) * dst_stride;
+        if (!fx) {
+            memcpy(d, s, (size_t)w * (size_t)bpp);
+            continue;
+        }
+        s += (size_t)(w - 1) * (size_t)bpp;
+        switch (bpp) {
+        case 1: STRAIGHT_ROW(1); break;
+        case 3: STRAIGHT_ROW(3); break;
+        case 4: STRAIGHT_ROW(4); break;
+        default: STRAIGHT_ROW(bpp); break;
+        }
+    }
+}
+
+/* With a transpose, an output row is a source column. Walking one column per row would touch a
+ * new cache line (and, on big images, a new page) for every pixel, so the output is made in bands
+ * of BAND rows, source row by source row: BAND neighbouring pixels of a source row go to the same
+ * column of the band's rows. */
+#define BAND 64
+
+#define TRANSPOSED_BAND(BPP)                                                                      \
+    for (int ox = 0; ox < ow; ox++) {                                                             \
+        const uint8_t *s = src + (size_t)(fx ? ow - 1 - ox : ox) * stride + first;                \
+        uint8_t *d = out + (size_t)ox * (size_t)(BPP);                                            \
+        for (int k = 0; k < nb; k++, d += dst_stride, s += step)                                  \
+            memcpy(d, s, (size_t)(BPP));                                                          \
+    }
+
+static void rows_transposed(int fx, int fy, const uint8_t *src, int w, int h, size_t stride,
+                            int bpp, int y0, int n, uint8_t *dst, size_t dst_stride)
+{
+    int ow = h, oh = w;
+    ptrdiff_t step = fy ? -bpp : bpp; /* along a source row, from one band row to the next */
+    for (int b = y0; b < y0 + n; b += BAND) {
+        int nb = y0 + n - b < BAND ? y0 + n - b : BAND;
+        size_t first = (size_t)(fy ? oh - 1 - b : b) * (size_t)bpp; /* source column of row b */
+        uint8_t *out = dst + (size_t)(b - y0) * dst_stride;
+        switch (bpp) {
+        case 1: TRANSPOSED_BAND(1); break;
+        case 3: TRANSPOSED_BAND(3); break;
+        case 4: TRANSPOSED_BAND(4); break;
+        default: TRANSPOSED_BAND(bpp); break;
+        }
+    }
+}
+
 void fu_d4_rows(fu_d4 t, const uint8_t *src, int w, int h, size_t stride, int bpp, int y0, int n,
                 uint8_t *dst, size_t dst_stride)
 {
     int tr, fx, fy;
     fu_d4_parts(t, &tr, &fx, &fy);
     assert(bpp >= 1 && bpp <= 16);
-    int ow = tr ? h : w, oh = tr ? w : h;
-    ptrdiff_t along = (ptrdiff_t)(tr ? stride : (size_t)bpp); /* source step for x1 += 1 */
-    ptrdiff_t across = (ptrdiff_t)(tr ? (size_t)bpp : stride); /* source step for y1 += 1 */
-    ptrdiff_t step = fx ? -along : along;
-
-    for (int oy = y0; oy < y0 + n; oy++) {
-        int y1 = fy ? oh - 1 - oy : oy;
-        int x1 = fx ? ow - 1 : 0;
-        const uint8_t *s = src + (ptrdiff_t)y1 * across + (ptrdiff_t)x1 * along;
-        uint8_t *d = dst + (size_t)(oy - y0) * dst_stride;
-        switch (bpp) {
-        case 1:
-            for (int x = 0; x < ow; x++, s += step) d[x] = *s;
-            break;
-        case 3:
-            for (int x = 0; x < ow; x++, s += step, d += 3) memcpy(d, s, 3);
-            break;
-        case 4:
-            for (int x = 0; x < ow; x++, s += step, d += 4) memcpy(d, s, 4);
-            break;
-        default:
-            for (int x = 0; x < ow; x++, s += step, d += bpp) memcpy(d, s, (size_t)bpp);
-            break;
-        }
-    }
+    if (tr)
+        rows_transposed(fx, fy, src, w, h, stride, bpp, y0, n, dst, dst_stride);
+    else
+        rows_straight(fx, fy, src, w, h, stride, bpp, y0, n, dst, dst_stride);
 }

@@ -479,19 +479,27 @@ static void read_planes(job *j)
     }
 }
 
-/* Destination row y of component ci: the turned source samples, then the right edge repeated
- * up to the block boundary (what an encoder does to partial blocks). Rows below the image
- * repeat its last row. */
-static void turned_row(job *j, int ci, size_t y, JSAMPLE *out)
+/* Destination rows [y0, y0 + n) of component ci into `out`, rows `padded` samples apart: the
+ * turned source samples, then the right edge repeated up to the block boundary (what an encoder
+ * does to partial blocks); rows below the image repeat its last row. */
+static void turned_rows(job *j, int ci, size_t y0, size_t n, JSAMPLE *out, size_t padded)
 {
     const jpeg_component_info *sc = &j->src.comp_info[ci], *dc = &j->dst.comp_info[ci];
     size_t w = dc->downsampled_width, h = dc->downsampled_height;
-    size_t padded = (size_t)dc->width_in_blocks * DCTSIZE;
-    if (y >= h)
-        y = h - 1;
-    fu_d4_rows(j->plan->t, j->plane[ci], (int)sc->downsampled_width,
-               (int)sc->downsampled_height, j->plane_w[ci], 1, (int)y, 1, out, padded);
-    memset(out + w, out[w - 1], padded - w);
+    size_t real = y0 >= h ? 0 : h - y0 < n ? h - y0 : n;
+    if (real)
+        fu_d4_rows(j->plan->t, j->plane[ci], (int)sc->downsampled_width,
+                   (int)sc->downsampled_height, j->plane_w[ci], 1, (int)y0, (int)real, out,
+                   padded);
+    else /* a band wholly below the image: start from its last row */
+        fu_d4_rows(j->plan->t, j->plane[ci], (int)sc->downsampled_width,
+                   (int)sc->downsampled_height, j->plane_w[ci], 1, (int)h - 1, 1, out, padded);
+    for (size_t r = 0; r < n; r++) {
+        JSAMPLE *row = out + r * padded;
+        if (r >= real && r > 0)
+            memcpy(row, row - padded, w);
+        memset(row + w, row[w - 1], padded - w);
+    }
 }
 
 /* A zero divisor decodes (everything at that frequency is 0) but cannot be encoded with: the
@@ -541,16 +549,24 @@ static void reencode_full(job *j)
     d->dct_method = JDCT_ISLOW;
     jpeg_start_compress(d, TRUE);
     copy_markers(j);
-    size_t out_stride = (size_t)d->image_width * nc;
-    j->band[0] = job_alloc(j, out_stride, 1);
+    size_t out_stride = (size_t)d->image_width * nc, band = 32;
+    j->band[0] = job_alloc(j, out_stride, band);
+    j->rowptr[0] = job_alloc(j, band, sizeof(JSAMPROW));
+    for (size_t r = 0; r < band; r++)
+        j->rowptr[0][r] = j->band[0] + r * out_stride;
     while (d->next_scanline < d->image_height) {
-        JSAMPROW row = j->band[0];
+        JDIMENSION n = d->image_height - d->next_scanline;
+        n = n < band ? n : (JDIMENSION)band;
         fu_d4_rows(j->plan->t, j->full, (int)w, (int)h, stride, (int)nc,
-                   (int)d->next_scanline, 1, row, out_stride);
-        jpeg_write_scanlines(d, &row, 1);
+                   (int)d->next_scanline, (int)n, j->band[0], out_stride);
+        for (JDIMENSION done = 0; done < n;)
+            done += jpeg_write_scanlines(d, j->rowptr[0] + done, n - done);
     }
     jpeg_finish_compress(d);
 }
+
+/* iMCU rows turned at a time: enough rows that a turn reads whole cache lines of the source. */
+#define IMCU_BATCH 4
 
 static void reencode(job *j)
 {
@@ -572,7 +588,7 @@ static void reencode(job *j)
             dc->downsampled_height != (j->tr ? sc->downsampled_width : sc->downsampled_height))
             job_fail(j, FACEUP_ERR_INTERNAL, "turned JPEG component has the wrong size");
         size_t rows = (size_t)dc->v_samp_factor * DCTSIZE;
-        j->band[ci] = job_alloc(j, rows, (size_t)dc->width_in_blocks * DCTSIZE);
+        j->band[ci] = job_alloc(j, rows * IMCU_BATCH, (size_t)dc->width_in_blocks * DCTSIZE);
         free(j->rowptr[ci]);
         j->rowptr[ci] = NULL;
         j->rowptr[ci] = job_alloc(j, rows, sizeof(JSAMPROW));
@@ -583,10 +599,11 @@ static void reencode(job *j)
             const jpeg_component_info *dc = &d->comp_info[ci];
             size_t rows = (size_t)dc->v_samp_factor * DCTSIZE;
             size_t padded = (size_t)dc->width_in_blocks * DCTSIZE;
-            for (size_t r = 0; r < rows; r++) {
-                j->rowptr[ci][r] = j->band[ci] + r * padded;
-                turned_row(j, ci, imcu * rows + r, j->rowptr[ci][r]);
-            }
+            size_t k = imcu % IMCU_BATCH;
+            if (k == 0)
+                turned_rows(j, ci, imcu * rows, rows * IMCU_BATCH, j->band[ci], padded);
+            for (size_t r = 0; r < rows; r++)
+                j->rowptr[ci][r] = j->band[ci] + (k * rows + r) * padded;
         }
         jpeg_write_raw_data(d, j->rowptr, (JDIMENSION)band);
     }

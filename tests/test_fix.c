@@ -262,10 +262,18 @@ static void d4_exif_values_follow_the_specification(void **state)
     assert_true(fu_d4_is_identity(fu_d4_compose(fu_d4_turn_cw(-90), fu_d4_from_exif(6))));
 }
 
+static void d4_rows_case(int w, int h);
+
 static void d4_rows_moves_whole_pixels_of_any_size(void **state)
 {
     (void)state;
-    const int w = 7, h = 4;
+    /* small, and big enough for several of the bands a transpose is made in */
+    d4_rows_case(7, 4);
+    d4_rows_case(45, 70);
+}
+
+static void d4_rows_case(int w, int h)
+{
     for (int bpp = 1; bpp <= 8; bpp++) {
         uint8_t *src = pattern(w, h, bpp), *dst = malloc((size_t)w * h * bpp);
         for (int i = 0; i < 8; i++) {
