@@ -678,7 +678,9 @@ int cli_fix(int argc, char **argv)
     list in = {0};
     struct stat ost;
     if (opt.outdir) {
-        if (mkdir(opt.outdir, 0777) != 0 && errno != EEXIST) {
+        char probe[PATH_MAX];
+        snprintf(probe, sizeof probe, "%s/x", opt.outdir);
+        if (mkdirs(probe) != 0) {
             fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt.outdir, strerror(errno));
             return 1;
         }

@@ -354,14 +354,14 @@ def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
     paths = face_folder(tmp_path / "in")
     (tmp_path / "in" / "notes.txt").write_text("not an image")
     before = {p: sha(p) for p in paths}
-    r = run(FACEUP, "fix", "-r", tmp_path / "in", "-o", tmp_path / "out", "-j", "2")
+    r = run(FACEUP, "fix", "-r", tmp_path / "in", "-o", tmp_path / "out" / "deep", "-j", "2")
     for p in paths:
         assert sha(p) == before[p]
-        out = tmp_path / "out" / p.relative_to(tmp_path / "in")
+        out = tmp_path / "out" / "deep" / p.relative_to(tmp_path / "in")
         assert out.exists()
         with Image.open(out) as o:
             assert o.size == (512, 592)
-    assert not (tmp_path / "out" / "notes.txt").exists()
+    assert not (tmp_path / "out" / "deep" / "notes.txt").exists()
     assert "turned" in r.stderr and "0 errors" in r.stderr
 
 
