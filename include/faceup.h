@@ -120,11 +120,14 @@ typedef struct faceup_result {
 
 /* What faceup_fix() produced. Free with faceup_fixed_free(). */
 typedef enum faceup_fix_path {
-    FACEUP_FIX_UNCHANGED = 0, /* nothing to do: `data` holds the input, byte for byte */
-    FACEUP_FIX_LOSSLESS = 1,  /* JPEG turned in the DCT domain, or PNG/WebP-lossless re-encoded */
-    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded (JPEG with the source's quantisation
-                                 tables when its size is not a whole number of MCUs; lossy WebP at
-                                 its source quality) */
+    FACEUP_FIX_UNCHANGED = 0, /* nothing to do, or undecided / under FACEUP_PARAM_MIN_CONFIDENCE:
+                                 `data` holds the input, byte for byte */
+    FACEUP_FIX_LOSSLESS = 1,  /* JPEG turned in the DCT domain, PNG or lossless WebP turned exactly,
+                                 or only the EXIF Orientation tag reset to 1 */
+    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded: a JPEG whose size is not a whole
+                                 number of MCUs (with the source's own quantisation tables and
+                                 sampling, never dropping edge pixels), lossy WebP at its estimated
+                                 source quality, or any change of format */
 } faceup_fix_path;
 
 typedef struct faceup_fixed {
@@ -132,7 +135,8 @@ typedef struct faceup_fixed {
     size_t size;
     faceup_format format;    /* format of `data` */
     faceup_result *result;   /* the decision, as faceup_detect() gives it; owned by this struct */
-    int rotated;             /* clockwise turn applied to the displayed image: 0/90/180/270 */
+    int rotated;             /* clockwise turn applied to the displayed image: 0/90/180/270, which
+                                is (360 - result->orientation) % 360 when the image was turned */
     int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
     faceup_fix_path path;
 } faceup_fixed;
