@@ -67,7 +67,12 @@ typedef enum faceup_param {
     FACEUP_PARAM_MIN_CONFIDENCE = 3, /* faceup_fix: turn only when confidence >= this (default 0.5) */
     FACEUP_PARAM_KEEP_METADATA = 4,  /* faceup_fix: 1 keeps EXIF/ICC/XMP/comments (default), 0 strips them */
     FACEUP_PARAM_OUTPUT_FORMAT = 5,  /* faceup_fix: a faceup_format, or FACEUP_FORMAT_SAME (default) */
-    FACEUP_PARAM_FACE_THRESHOLD = 6  /* lowest detector score reported as a face (default 0.5) */
+    FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score reported as a face (default 0.5) */
+    FACEUP_PARAM_DETAIL = 7          /* longest side in pixels of the finest face search (default
+                                        640, 192..16384). The decision never needs more; raise it
+                                        to list faces of ~20 px in large photos: the image is then
+                                        also searched at that size, in 640-px tiles (slower, and a
+                                        JPEG is decoded at up to that size) */
 } faceup_param;
 
 typedef enum faceup_format {

@@ -75,6 +75,7 @@ faceup *faceup_create(void)
     h->keep_metadata = 1;
     h->output_format = FACEUP_FORMAT_SAME;
     h->face_threshold = 0.5;
+    h->detail = FU_DECODE_MIN_SIDE;
     return h;
 }
 
@@ -132,6 +133,11 @@ int faceup_set_param(faceup *h, faceup_param param, double v)
             break;
         h->face_threshold = v;
         return FACEUP_OK;
+    case FACEUP_PARAM_DETAIL:
+        if (!(v >= 192 && v <= 16384))
+            break;
+        h->detail = (int)v;
+        return FACEUP_OK;
     }
     return fu_fail(h, FACEUP_ERR_ARGUMENT, "faceup_set_param", "parameter %d: value %g out of range",
                    (int)param, v);
@@ -149,6 +155,7 @@ double faceup_get_param(const faceup *h, faceup_param param)
     case FACEUP_PARAM_KEEP_METADATA: return h->keep_metadata;
     case FACEUP_PARAM_OUTPUT_FORMAT: return h->output_format;
     case FACEUP_PARAM_FACE_THRESHOLD: return h->face_threshold;
+    case FACEUP_PARAM_DETAIL: return h->detail;
     }
     return -1;
 }
@@ -173,7 +180,8 @@ int fu_detect_image(faceup *h, const fu_image *displayed, int exif_orientation,
         return fu_fail(h, FACEUP_ERR_NOMEM, "faceup_detect", "cannot create the detector");
     if (!h->cls && !(h->cls = fu_orient_net_create()))
         return fu_fail(h, FACEUP_ERR_NOMEM, "faceup_detect", "cannot create the classifier");
-    int rc = fu_orientation_decide(h->det, h->cls, displayed, (float)h->face_threshold, result);
+    int rc = fu_orientation_decide(h->det, h->cls, displayed, (float)h->face_threshold, h->detail,
+                                   result);
     if (rc != FACEUP_OK)
         return fu_fail(h, rc, "faceup_detect", "%s", faceup_status_str(rc));
     (*result)->exif_orientation = exif_orientation;
@@ -188,7 +196,8 @@ int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result
     if ((long long)size > h->max_bytes)
         return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, "faceup_detect",
                        "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
-    int rc = fu_image_decode(data, size, h->max_pixels, FU_DECODE_MIN_SIDE, &stored, probe, err);
+    int min_side = h->detail > FU_DECODE_MIN_SIDE ? h->detail : FU_DECODE_MIN_SIDE;
+    int rc = fu_image_decode(data, size, h->max_pixels, min_side, &stored, probe, err);
     if (rc != FACEUP_OK)
         return fu_fail(h, rc, "faceup_detect", "%s", err[0] ? err : faceup_status_str(rc));
     const fu_image *shown = &stored;

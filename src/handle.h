@@ -22,6 +22,7 @@ struct faceup {
     int keep_metadata;
     int output_format;
     double face_threshold;
+    int detail;
 
     char errmsg[FU_ERRLEN];
     struct fu_detector *det;   /* network workspace + thread pool, created lazily */

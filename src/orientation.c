@@ -38,6 +38,8 @@
 #define FU_DETECTOR_BETA 10.0  /* weight of YuNet's per-turn score beside the classifier's log-odds */
 #define FU_MIN_DECIDE 0.85f    /* below this confidence the answer is undecided */
 #define FU_FACE_MIN 0.5f       /* P(face) under which a detection is not reported as a face */
+#define FU_TILE 640            /* largest canvas side the detector is given at once */
+#define FU_TILE_OVERLAP 96     /* tiles overlap this much, so faces up to it are whole in one */
 #define FU_GROUP_IOU 0.4f      /* detections of different turns this close are the same face */
 #define FU_MAX_DET 64          /* detections kept per turn */
 #define FU_MAX_FACES 128       /* faces grouped */
@@ -84,6 +86,7 @@ typedef struct decision {
     int ng;
     fu_box *boxes;
     fu_image work, turned;
+    int tiling;       /* the detail pass is running (see add_detection) */
     double logp[4];
     int best;
     float conf;
@@ -116,9 +119,24 @@ static fu_box turn_box(int deg, float w, float h, const fu_box *b)
     return r;
 }
 
+/* The share of box a that lies inside box b. */
+static float inside(const fu_box *a, const fu_box *b)
+{
+    float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
+    float x1 = fminf(a->x + a->w, b->x + b->w), y1 = fminf(a->y + a->h, b->y + b->h);
+    float area = a->w * a->h;
+    return area > 0.f ? fmaxf(0.f, x1 - x0) * fmaxf(0.f, y1 - y0) / area : 0.f;
+}
+
 static void add_detection(decision *d, int turn, const fu_box *b)
 {
     face_group *g = d->groups;
+    /* in tiles at high detail, YuNet also finds parts of a large face (an eye and a cheek) as
+     * small faces: a small box mostly inside a face already found is that face, not another */
+    if (d->tiling)
+        for (int i = 0; i < d->ng; i++)
+            if (g[i].where.w > 2.f * b->w && inside(b, &g[i].where) > 0.5f)
+                return;
     int best = -1;
     float best_iou = FU_GROUP_IOU;
     for (int i = 0; i < d->ng; i++) {
@@ -250,12 +268,55 @@ static int refine_face(decision *d, faceup_face *f)
     return FACEUP_OK;
 }
 
-/* Run the detector on the displayed image scaled to p->side, in the four turns, and add what it
- * finds (in displayed-image coordinates) to the groups. */
-static int detect_pass(decision *d, const pass *p)
+/* Detect in `img` (a turned working image) in tiles of at most FU_TILE x FU_TILE pixels that
+ * overlap by FU_TILE_OVERLAP, so memory stays bounded however much detail is asked for. A face
+ * cut by a tile edge is found whole in the neighbouring tile or, when larger than the overlap,
+ * in a coarser pass (so tiles keep only faces up to the overlap). Returns the number of
+ * detections in d->boxes (image coordinates). */
+static int detect_tiled(decision *d, const fu_image *img, float border)
+{
+    if (img->w <= FU_TILE && img->h <= FU_TILE)
+        return fu_detector_run(d->det, img, border, FU_DET_THRESHOLD, d->boxes, FU_MAX_DET);
+    int n = 0;
+    const int step = FU_TILE - FU_TILE_OVERLAP;
+    for (int y0 = 0; y0 < img->h; y0 += step) {
+        for (int x0 = 0; x0 < img->w; x0 += step) {
+            fu_image tile = {img->px + (size_t)y0 * img->stride + (size_t)x0 * 3,
+                             img->w - x0 < FU_TILE ? img->w - x0 : FU_TILE,
+                             img->h - y0 < FU_TILE ? img->h - y0 : FU_TILE, img->stride};
+            int k = fu_detector_run(d->det, &tile, 1.f, FU_DET_THRESHOLD, d->boxes + n, FU_MAX_DET - n);
+            if (k < 0)
+                return k;
+            /* a face larger than the overlap may be cut by the tile's edge: coarser passes see it */
+            int kept = 0;
+            for (int i = n; i < n + k; i++)
+                if (fmaxf(d->boxes[i].w, d->boxes[i].h) <= FU_TILE_OVERLAP)
+                    d->boxes[n + kept++] = d->boxes[i];
+            k = kept;
+            for (int i = n; i < n + k; i++) {
+                d->boxes[i].x += (float)x0;
+                d->boxes[i].y += (float)y0;
+                for (int j = 0; j < 5; j++) {
+                    d->boxes[i].lm[2 * j] += (float)x0;
+                    d->boxes[i].lm[2 * j + 1] += (float)y0;
+                }
+            }
+            n += k;
+            if (x0 + FU_TILE >= img->w)
+                break;
+        }
+        if (y0 + FU_TILE >= img->h)
+            break;
+    }
+    return n;
+}
+
+/* Run the detector on the displayed image scaled so its longest side is `side`, in the four
+ * turns, and add what it finds (in displayed-image coordinates) to the groups. */
+static int detect_pass(decision *d, int side, float border)
 {
     const fu_image *disp = d->displayed, *src = disp;
-    int longest = disp->w > disp->h ? disp->w : disp->h, side = pass_side(p, longest);
+    int longest = disp->w > disp->h ? disp->w : disp->h;
     if (side != longest) {
         float f = (float)side / (float)longest;
         int w = (int)lroundf(disp->w * f), h = (int)lroundf(disp->h * f);
@@ -275,7 +336,7 @@ static int detect_pass(decision *d, const pass *p)
                 return rc;
             img = &d->turned;
         }
-        int n = fu_detector_run(d->det, img, p->border, FU_DET_THRESHOLD, d->boxes, FU_MAX_DET);
+        int n = detect_tiled(d, img, border);
         if (n < 0)
             return n;
         for (int i = 0; i < n; i++) {
@@ -325,7 +386,7 @@ static int weigh(decision *d)
 }
 
 int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *displayed,
-                          float face_threshold, faceup_result **result)
+                          float face_threshold, int detail, faceup_result **result)
 {
     *result = NULL;
     decision d = {.det = det, .cls = cls, .displayed = displayed};
@@ -339,10 +400,19 @@ int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *
     int longest = displayed->w > displayed->h ? displayed->w : displayed->h, seen = 0;
     for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0] && d.conf < FU_SURE; i++) {
         /* a finer pass only where it sees the image bigger than the passes before */
-        if (pass_side(&PASSES[i], longest) <= seen)
+        int side = pass_side(&PASSES[i], longest);
+        if (side <= seen)
             continue;
-        seen = pass_side(&PASSES[i], longest);
-        if ((rc = detect_pass(&d, &PASSES[i])) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
+        seen = side;
+        if ((rc = detect_pass(&d, side, PASSES[i].border)) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
+            goto fail;
+    }
+    /* more detail than the passes use, when asked for: tiles at up to `detail` px, to list faces
+     * down to ~20 px in large photos; it runs even when the answer is already sure */
+    int fine = longest < detail ? longest : detail;
+    if (fine > seen && fine > FU_FINE_SIDE) {
+        d.tiling = 1;
+        if ((rc = detect_pass(&d, fine, 1.f)) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
             goto fail;
     }
 

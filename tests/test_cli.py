@@ -201,3 +201,24 @@ def test_table_output_and_usage_errors(tmp_path):
     assert rc == 0 and "--json" in out
     rc, out, _ = run("--version")
     assert rc == 0 and "face_detection_yunet_2023mar.onnx" in out
+
+
+def test_detail_finds_small_faces_in_large_photos(tmp_path):
+    # six faces of about 30 px (box) in a 2400x1600 photo: 1/80 of its width
+    canvas = Image.new("RGB", (2400, 1600), (110, 120, 100))
+    face = hopper().resize((52, 61))
+    spots = [(300, 300), (900, 500), (1500, 250), (2000, 900), (700, 1200), (1700, 1300)]
+    for x, y in spots:
+        canvas.paste(face, (x, y))
+    canvas.paste(hopper().resize((400, 469)), (1000, 700))   # and one large face, for the decision
+    path = save(canvas, tmp_path / "big.png")
+    _, [coarse] = detect(path)
+    rc, [fine] = detect(path, extra=("--detail", "2400"))
+    assert rc == 0 and fine["orientation"] == coarse["orientation"] == 0
+    assert len(coarse["faces"]) < 7
+    assert len(fine["faces"]) == 7, [f["box"] for f in fine["faces"]]
+    for x, y in spots:   # each small face found once, where it is
+        hits = [f for f in fine["faces"] if abs(f["box"][0] + f["box"][2] / 2 - (x + 26)) < 20
+                and abs(f["box"][1] + f["box"][3] / 2 - (y + 33)) < 25]
+        assert len(hits) == 1
+    assert run("detect", "--detail", "100", path)[0] == 2
