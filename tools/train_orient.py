@@ -34,6 +34,7 @@ CROP_SCALE = 1.5
 CONTEXT = 2.0       # crops are stored with this much context, then augmented down to CROP_SCALE
 STORE = 96          # stored crop size
 NONFACE = 4
+MAX_ROLL = 25       # degrees of random roll in training (--max-roll)
 
 
 def load_dets(path, root):
@@ -135,7 +136,7 @@ def augment(batch_u8, labels, gen, train):
     zoom = CROP_SCALE / CONTEXT
     if train:
         scale = zoom * torch.empty(n).uniform_(0.85, 1.2, generator=gen)
-        ang = torch.empty(n).uniform_(-25, 25, generator=gen) * math.pi / 180
+        ang = torch.empty(n).uniform_(-MAX_ROLL, MAX_ROLL, generator=gen) * math.pi / 180
         shift = torch.empty(n, 2).uniform_(-0.08, 0.08, generator=gen)
         flip = torch.rand(n, generator=gen) < 0.5
     else:
@@ -227,7 +228,7 @@ def evaluate(model, X, Y, gen, temperature=1.0):
 
 
 def main():
-    global CROP_SCALE, CONTEXT
+    global CROP_SCALE, CONTEXT, MAX_ROLL
     ap = argparse.ArgumentParser()
     ap.add_argument("--train-set", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "faces-train"))
     ap.add_argument("--dets", required=True, help="faceup detect --json output over the training images")
@@ -236,10 +237,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--crop-scale", type=float, default=CROP_SCALE)
+    ap.add_argument("--max-roll", type=float, default=MAX_ROLL,
+                    help="random roll in degrees; up to 45 teaches diagonal faces their nearest turn")
     ap.add_argument("--oversample-crowds", type=int, default=1,
                     help="repeat faces of the crowd photos (facemask/) this many times per epoch")
     a = ap.parse_args()
     CROP_SCALE = a.crop_scale
+    MAX_ROLL = a.max_roll
     CONTEXT = max(CONTEXT, CROP_SCALE * 1.3)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
@@ -290,7 +294,8 @@ def main():
     export(model, a.out, record)
     with open(a.record, "w") as f:
         f.write("# Training record of the orientation classifier\n\n")
-        f.write(f"Command: `/usr/bin/python3 tools/train_orient.py --dets DETS --epochs {a.epochs} --seed {a.seed}`  \n")
+        f.write(f"Command: `/usr/bin/python3 tools/train_orient.py --dets DETS --epochs {a.epochs} --seed {a.seed} "
+                f"--crop-scale {CROP_SCALE} --oversample-crowds {a.oversample_crowds} --max-roll {MAX_ROLL}`  \n")
         f.write(f"torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n")
         f.write(f"Data: {len(X)} crops ({(Y == 0).sum()} upright faces, {(Y == NONFACE).sum()} not faces) from "
                 f"{n_img} photos of faces-train; {tr.sum()} crops train, {va.sum()} held out (10% of photos).\n\n")
@@ -298,7 +303,8 @@ def main():
         f.write(f"Held-out accuracy (5 classes, each held-out crop in one turn): {acc:.4f}; "
                 f"on crowd photos (facemask/) {acc_crowd:.4f}; "
                 f"temperature {best_t:.2f} (held-out NLL {best_nll:.4f}).\n")
-        f.write(f"Crop: {CROP_SCALE} x the longer side of the box; crowd faces repeated {a.oversample_crowds}x.\n")
+        f.write(f"Crop: {CROP_SCALE} x the longer side of the box; crowd faces repeated {a.oversample_crowds}x; "
+                f"roll up to {MAX_ROLL} degrees.\n")
     print(f"wrote {a.out}; held-out accuracy {acc:.4f} (crowds {acc_crowd:.4f}), temperature {best_t:.2f}")
 
 
