@@ -38,6 +38,11 @@ int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf
 int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
                 faceup_fix_path *path, char err[FU_ERRLEN]);
 
+/* After the EXIF block of an output was patched (patch status rc, Orientation value found):
+ * NULL when the output is safe, else why it is not. An output whose Orientation could not be
+ * reset would be turned twice by viewers, so the fixers refuse it rather than write it. */
+const char *fu_fix_check_reset(const fu_fix_plan *plan, int rc, int found);
+
 /* Decode, apply plan->t, and encode in another format (the EXIF, ICC and XMP blocks of the
  * source go along when plan->keep_metadata). Always FACEUP_FIX_REENCODED. */
 int fu_fix_convert(const uint8_t *data, size_t size, const fu_fix_plan *plan,

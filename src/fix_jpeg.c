@@ -183,18 +183,6 @@ static int patch_block(uint8_t *p, size_t n, int reset, int swap, int *found)
     return rc;
 }
 
-/* After patching: refuse an output a viewer would turn again. */
-static const char *check_reset(const fu_fix_plan *plan, int rc, int found)
-{
-    if (!plan->reset_orientation || plan->exif_orientation <= 1)
-        return NULL;
-    if (rc < 0)
-        return "the EXIF block is malformed: cannot reset its Orientation";
-    if (found != plan->exif_orientation)
-        return "the EXIF Orientation tag was not where it was read from: cannot reset it";
-    return NULL;
-}
-
 static void copy_markers(job *j)
 {
     int rc = 0;
@@ -211,7 +199,7 @@ static void copy_markers(job *j)
         jpeg_write_marker(&j->dst, m->marker, m->data, m->data_length);
     }
     /* (stripped metadata cannot turn anything twice) */
-    const char *why = check_reset(j->plan, rc, j->exif_found < 0 ? 0 : j->exif_found);
+    const char *why = fu_fix_check_reset(j->plan, rc, j->exif_found < 0 ? 0 : j->exif_found);
     if (j->plan->keep_metadata && why)
         job_fail(j, FACEUP_ERR_DECODE, why);
 }
@@ -675,7 +663,7 @@ int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
         if (rc != FACEUP_OK)
             return rc;
         rc = fu_jpeg_patch_exif(out->p, out->n, plan->reset_orientation, 0, &found);
-        const char *why = check_reset(plan, rc, found);
+        const char *why = fu_fix_check_reset(plan, rc, found);
         if (why) {
             fu_buf_free(out);
             snprintf(err, FU_ERRLEN, "%s", why);

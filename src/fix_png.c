@@ -336,17 +336,6 @@ static int assemble(const uint8_t *in, size_t size, const fu_buf *scratch,
     return rc;
 }
 
-static const char *check_reset(const fu_fix_plan *plan, int rc, int found)
-{
-    if (!plan->keep_metadata || !plan->reset_orientation || plan->exif_orientation <= 1)
-        return NULL;
-    if (rc < 0)
-        return "the EXIF block is malformed: cannot reset its Orientation";
-    if (found != plan->exif_orientation)
-        return "the EXIF Orientation tag was not where it was read from: cannot reset it";
-    return NULL;
-}
-
 int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
                faceup_fix_path *path, char err[FU_ERRLEN])
 {
@@ -391,7 +380,7 @@ int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf
         fu_buf_free(&j->scratch);
         free(j);
     }
-    const char *why = rc == FACEUP_OK ? check_reset(plan, exif_rc, found < 0 ? 0 : found) : NULL;
+    const char *why = rc == FACEUP_OK ? fu_fix_check_reset(plan, exif_rc, found < 0 ? 0 : found) : NULL;
     if (why) {
         snprintf(err, FU_ERRLEN, "%s", why);
         rc = FACEUP_ERR_DECODE;

@@ -294,17 +294,6 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
 
 /* ---- the fixer ------------------------------------------------------------------------- */
 
-static const char *check_reset(const fu_fix_plan *plan, int rc, int found)
-{
-    if (!plan->keep_metadata || !plan->reset_orientation || plan->exif_orientation <= 1)
-        return NULL;
-    if (rc < 0)
-        return "the EXIF block is malformed: cannot reset its Orientation";
-    if (found != plan->exif_orientation)
-        return "the EXIF Orientation tag was not where it was read from: cannot reset it";
-    return NULL;
-}
-
 /* The new image plus the source's metadata chunks, through libwebpmux. */
 static int assemble(const uint8_t *data, size_t end, const WebPMemoryWriter *img,
                     const fu_fix_plan *plan, fu_buf *out, int *exif_rc, int *found)
@@ -405,7 +394,7 @@ int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
         WebPMemoryWriterClear(&w);
         *path = lossless ? FACEUP_FIX_LOSSLESS : FACEUP_FIX_REENCODED;
     }
-    const char *why = rc == FACEUP_OK ? check_reset(plan, exif_rc, found < 0 ? 0 : found) : NULL;
+    const char *why = rc == FACEUP_OK ? fu_fix_check_reset(plan, exif_rc, found < 0 ? 0 : found) : NULL;
     if (why) {
         snprintf(err, FU_ERRLEN, "%s", why);
         rc = FACEUP_ERR_DECODE;
