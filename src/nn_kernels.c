@@ -5,9 +5,17 @@
  * each with one fused multiply-add (fmaf), exactly as the AVX2 kernels do lane by lane.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn_kernels.h"
+
+int fu_tensor_alloc(fu_tensor *t, int h, int w, int c)
+{
+    t->capacity = (size_t)(h + 2) * (size_t)(w + 2) * (size_t)c;
+    t->data = calloc(t->capacity, sizeof(float));
+    return t->data ? 0 : -1;
+}
 
 int fu_tensor_shape(fu_tensor *t, int h, int w, int c)
 {

@@ -29,6 +29,10 @@ static inline float *fu_tensor_at(const fu_tensor *t, int y, int x)
     return t->data + ((size_t)(y + 1) * (size_t)(t->w + 2) + (size_t)(x + 1)) * (size_t)t->c;
 }
 
+/* Allocate t for shapes up to h x w x c (zeroed; free t->data with free()). 0, or -1 when out of
+ * memory. */
+int fu_tensor_alloc(fu_tensor *t, int h, int w, int c);
+
 /* Give t the shape h x w x c within its capacity and zero its border ring. Returns 0, or -1 when
  * the capacity is too small. */
 int fu_tensor_shape(fu_tensor *t, int h, int w, int c);

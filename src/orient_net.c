@@ -20,21 +20,15 @@ struct fu_orient_net {
     fu_image turned;
 };
 
-static int alloc_tensor(fu_tensor *t, int side, int c)
-{
-    t->capacity = (size_t)(side + 2) * (size_t)(side + 2) * (size_t)c;
-    t->data = calloc(t->capacity, sizeof(float));
-    return t->data ? 0 : -1;
-}
-
 fu_orient_net *fu_orient_net_create(void)
 {
     fu_orient_net *n = calloc(1, sizeof *n);
     if (!n)
         return NULL;
-    if (alloc_tensor(&n->in, 48, 3) || alloc_tensor(&n->a24, 24, 32) || alloc_tensor(&n->b24, 24, 32)
-        || alloc_tensor(&n->a12, 12, 32) || alloc_tensor(&n->b12, 12, 32) || alloc_tensor(&n->a6, 6, 64)
-        || alloc_tensor(&n->b6, 6, 64) || alloc_tensor(&n->p3, 3, 64)) {
+    if (fu_tensor_alloc(&n->in, 48, 48, 3) || fu_tensor_alloc(&n->a24, 24, 24, 32)
+        || fu_tensor_alloc(&n->b24, 24, 24, 32) || fu_tensor_alloc(&n->a12, 12, 12, 32)
+        || fu_tensor_alloc(&n->b12, 12, 12, 32) || fu_tensor_alloc(&n->a6, 6, 6, 64)
+        || fu_tensor_alloc(&n->b6, 6, 6, 64) || fu_tensor_alloc(&n->p3, 3, 3, 64)) {
         fu_orient_net_destroy(n);
         return NULL;
     }

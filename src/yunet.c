@@ -31,13 +31,6 @@ struct fu_yunet {
     fu_tensor head[FU_YUNET_LEVELS];
 };
 
-static int tensor_alloc(fu_tensor *t, int h, int w, int c)
-{
-    t->capacity = (size_t)(h + 2) * (size_t)(w + 2) * (size_t)c;
-    t->data = calloc(t->capacity, sizeof(float));
-    return t->data ? 0 : -1;
-}
-
 fu_yunet *fu_yunet_create(int max_h, int max_w)
 {
     if (max_h < 32 || max_w < 32 || max_h % 32 || max_w % 32)
@@ -47,17 +40,17 @@ fu_yunet *fu_yunet_create(int max_h, int max_w)
         return NULL;
     net->max_h = max_h;
     net->max_w = max_w;
-    int ok = tensor_alloc(&net->input, max_h, max_w, 3) == 0;
+    int ok = fu_tensor_alloc(&net->input, max_h, max_w, 3) == 0;
     static const int channels[NSTRIDE] = {16, 64, 64, 64, 64};
     for (int s = 0; s < NSTRIDE && ok; s++) {
         int h = max_h >> (s + 1), w = max_w >> (s + 1);
-        ok = tensor_alloc(&net->a[s], h, w, channels[s]) == 0
-             && tensor_alloc(&net->b[s], h, w, channels[s]) == 0
-             && (s < S8 || tensor_alloc(&net->keep[s], h, w, 64) == 0);
+        ok = fu_tensor_alloc(&net->a[s], h, w, channels[s]) == 0
+             && fu_tensor_alloc(&net->b[s], h, w, channels[s]) == 0
+             && (s < S8 || fu_tensor_alloc(&net->keep[s], h, w, 64) == 0);
     }
-    ok = ok && tensor_alloc(&net->p4, max_h / 16, max_w / 16, 64) == 0;
+    ok = ok && fu_tensor_alloc(&net->p4, max_h / 16, max_w / 16, 64) == 0;
     for (int l = 0; l < FU_YUNET_LEVELS && ok; l++)
-        ok = tensor_alloc(&net->head[l], max_h >> (3 + l), max_w >> (3 + l), 16) == 0;
+        ok = fu_tensor_alloc(&net->head[l], max_h >> (3 + l), max_w >> (3 + l), 16) == 0;
     if (!ok) {
         fu_yunet_destroy(net);
         return NULL;
