@@ -1,0 +1,208 @@
+/*
+ * test_api.c - the public API as a C user sees it: handles, options, errors, both entry points,
+ * results and their JSON.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "faceup.h"
+#include "image.h"
+
+static unsigned char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+static void test_version_and_model_identity(void **state)
+{
+    (void)state;
+    assert_string_equal(faceup_version(), FACEUP_VERSION_STRING);
+    assert_string_equal(faceup_model_name(), "face_detection_yunet_2023mar.onnx");
+    assert_int_equal(strlen(faceup_model_sha256()), 64);
+    assert_string_equal(faceup_status_str(FACEUP_OK), "ok");
+    assert_string_equal(faceup_status_str(FACEUP_ERR_TOO_MANY_PIXELS), "too many pixels");
+    assert_string_equal(faceup_status_str(12345), "unknown status");
+}
+
+static void test_params_are_validated_and_kept(void **state)
+{
+    (void)state;
+    faceup_destroy(NULL);   /* a no-op */
+    faceup_result_free(NULL);
+    faceup_fixed_free(NULL);
+    faceup *h = faceup_create();
+    assert_non_null(h);
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_THREADS), 1);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_THREADS, 3), FACEUP_OK);
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_THREADS), 3);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_THREADS, 0), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_THREADS), 3);   /* old value kept */
+    assert_non_null(strstr(faceup_errmsg(h), "faceup_set_param(): "));
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, 1.5), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 2), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, 9), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_DETAIL, 100), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, (faceup_param)99, 1), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_FACE_THRESHOLD, 0.7), FACEUP_OK);
+    assert_true(faceup_get_param(h, FACEUP_PARAM_FACE_THRESHOLD) == 0.7);
+    faceup_destroy(h);
+}
+
+static void test_detect_reports_errors_as_values(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    faceup_result *r = (faceup_result *)1;
+    assert_int_equal(faceup_detect(h, "", 0, &r), FACEUP_ERR_FORMAT);
+    assert_null(r);
+    assert_non_null(strstr(faceup_errmsg(h), "faceup_detect(): "));
+    assert_int_equal(faceup_detect(h, "GIF89a..", 8, &r), FACEUP_ERR_FORMAT);
+    assert_int_equal(faceup_detect(h, NULL, 10, &r), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_detect(h, "x", 1, NULL), FACEUP_ERR_ARGUMENT);
+    size_t size;
+    unsigned char *jpg = read_all(FU_SAMPLES "/grace_hopper.jpg", &size);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 1000), FACEUP_OK);
+    assert_int_equal(faceup_detect(h, jpg, size, &r), FACEUP_ERR_TOO_MANY_BYTES);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 1e9), FACEUP_OK);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, 1000), FACEUP_OK);
+    assert_int_equal(faceup_detect(h, jpg, size, &r), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(faceup_detect(h, jpg, size / 3, &r), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, 1e8), FACEUP_OK);
+    assert_int_equal(faceup_detect(h, jpg, size / 3, &r), FACEUP_ERR_DECODE);   /* truncated */
+    /* the handle is still good after errors */
+    assert_int_equal(faceup_detect(h, jpg, size, &r), FACEUP_OK);
+    assert_string_equal(faceup_errmsg(h), "");
+    assert_int_equal(r->orientation, 0);
+    faceup_result_free(r);
+    free(jpg);
+    faceup_destroy(h);
+}
+
+/* The same photo as encoded bytes and as raw pixels in every layout, turned by 90 degrees. */
+static void test_pixels_entry_point_agrees_with_the_encoded_one(void **state)
+{
+    (void)state;
+    size_t size;
+    unsigned char *jpg = read_all(FU_SAMPLES "/hopper_turned_90.jpg", &size);
+    faceup *h = faceup_create();
+    faceup_result *enc = NULL;
+    assert_int_equal(faceup_detect(h, jpg, size, &enc), FACEUP_OK);
+    assert_int_equal(enc->orientation, 90);
+    fu_image img;
+    fu_probe probe;
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_image_decode(jpg, size, 100000000LL, 0, &img, &probe, err), FACEUP_OK);
+    static const faceup_pixel_format formats[] = {FACEUP_PIXEL_RGB, FACEUP_PIXEL_BGR, FACEUP_PIXEL_RGBA,
+                                                  FACEUP_PIXEL_BGRA, FACEUP_PIXEL_GRAY};
+    static const int bpp[] = {3, 3, 4, 4, 1};
+    for (int f = 0; f < 5; f++) {
+        int stride = img.w * bpp[f] + 7;   /* padded rows */
+        uint8_t *px = calloc((size_t)stride * img.h, 1);
+        for (int y = 0; y < img.h; y++)
+            for (int x = 0; x < img.w; x++) {
+                const uint8_t *s = img.px + (size_t)y * img.stride + (size_t)x * 3;
+                uint8_t *d = px + (size_t)y * stride + (size_t)x * bpp[f];
+                int swap = formats[f] == FACEUP_PIXEL_BGR || formats[f] == FACEUP_PIXEL_BGRA;
+                if (bpp[f] == 1) {
+                    d[0] = (uint8_t)((s[0] * 77 + s[1] * 150 + s[2] * 29) >> 8);
+                } else {
+                    d[0] = s[swap ? 2 : 0];
+                    d[1] = s[1];
+                    d[2] = s[swap ? 0 : 2];
+                    if (bpp[f] == 4)
+                        d[3] = 255;
+                }
+            }
+        faceup_result *r = NULL;
+        assert_int_equal(faceup_detect_pixels(h, px, img.w, img.h, stride, formats[f], &r), FACEUP_OK);
+        assert_int_equal(r->orientation, 90);
+        assert_int_equal(r->exif_orientation, 0);
+        assert_int_equal(r->n_faces, enc->n_faces);
+        if (formats[f] == FACEUP_PIXEL_RGB) {   /* the same pixels give the same answer */
+            assert_true(r->confidence == enc->confidence);
+            assert_memory_equal(r->faces, enc->faces, sizeof *r->faces * (size_t)r->n_faces);
+        }
+        faceup_result_free(r);
+        free(px);
+    }
+    faceup_result *r = (faceup_result *)1;
+    assert_int_equal(faceup_detect_pixels(h, img.px, img.w, img.h, 2, FACEUP_PIXEL_RGB, &r),
+                     FACEUP_ERR_ARGUMENT);   /* stride too small */
+    assert_null(r);
+    assert_int_equal(faceup_detect_pixels(h, img.px, 0, img.h, 0, FACEUP_PIXEL_RGB, &r), FACEUP_ERR_ARGUMENT);
+    fu_image_free(&img);
+    faceup_result_free(enc);
+    free(jpg);
+    faceup_destroy(h);
+}
+
+static void test_results_do_not_depend_on_threads(void **state)
+{
+    (void)state;
+    size_t size;
+    unsigned char *jpg = read_all(FU_SAMPLES "/astronaut_turned_180.jpg", &size);
+    faceup_result *one = NULL, *four = NULL;
+    faceup *h = faceup_create();
+    assert_int_equal(faceup_detect(h, jpg, size, &one), FACEUP_OK);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_THREADS, 4), FACEUP_OK);
+    assert_int_equal(faceup_detect(h, jpg, size, &four), FACEUP_OK);
+    assert_int_equal(one->orientation, 180);
+    char *a = faceup_result_json(one, "x.jpg", NULL), *b = faceup_result_json(four, "x.jpg", NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    faceup_result_free(one);
+    faceup_result_free(four);
+    free(jpg);
+    faceup_destroy(h);
+}
+
+static void test_json_of_results_and_of_errors(void **state)
+{
+    (void)state;
+    char *e = faceup_result_json(NULL, "we\"ird\n\xff.jpg", "cannot open: No such file");
+    assert_string_equal(e, "{\"file\":\"we\\\"ird\\u000a\\ufffd.jpg\",\"orientation\":null,\"confidence\":0,"
+                           "\"exif_orientation\":null,\"faces\":[],\"error\":\"cannot open: No such file\"}");
+    free(e);
+    faceup_face face = {.x = 1.25f, .y = 2, .w = 30, .h = 40, .score = 0.9f, .orientation = FACEUP_UNDECIDED,
+                        .confidence = 0.5f, .roll = -3.04f};
+    faceup_result r = {.orientation = 270, .confidence = 0.95f, .exif_orientation = 6, .width = 10,
+                       .height = 20, .faces_disagree = 1, .n_faces = 1, .faces = &face};
+    char *j = faceup_result_json(&r, NULL, NULL);
+    assert_non_null(strstr(j, "{\"orientation\":270,\"confidence\":0.95,\"exif_orientation\":6,"
+                              "\"width\":10,\"height\":20,\"faces_disagree\":true,\"faces\":[{\"box\":[1.2,2,30,40]"));
+    assert_non_null(strstr(j, "\"orientation\":null,\"confidence\":0.5,\"roll\":-3,"));
+    assert_non_null(strstr(j, "\"error\":null}"));
+    assert_null(strstr(j, "\"file\""));
+    free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_model_identity),
+        cmocka_unit_test(test_params_are_validated_and_kept),
+        cmocka_unit_test(test_detect_reports_errors_as_values),
+        cmocka_unit_test(test_pixels_entry_point_agrees_with_the_encoded_one),
+        cmocka_unit_test(test_results_do_not_depend_on_threads),
+        cmocka_unit_test(test_json_of_results_and_of_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
