@@ -43,9 +43,9 @@
 #define FU_TILE 640            /* largest canvas side the detector is given at once */
 #define FU_TILE_OVERLAP 96     /* tiles overlap this much, so faces up to it are whole in one */
 #define FU_GROUP_IOU 0.4f      /* detections of different turns this close are the same face */
-#define FU_MAX_DET 64          /* detections kept per turn */
-#define FU_MAX_FACES 128       /* faces grouped */
-#define FU_MAX_CLASSIFIED 16   /* faces classified, the highest-scoring first */
+#define FU_MAX_DET 256         /* detections kept per turn (tiles add up) */
+#define FU_MAX_FACES 256       /* faces grouped */
+#define FU_MAX_CLASSIFIED 64   /* faces classified and listed, the highest-scoring first */
 #define FU_REFINE_SIDE 224     /* the landmark refinement looks at a square this big ... */
 #define FU_REFINE_CONTEXT 1.4f /* ... this many times the face: faces under ~130 px get level eyes */
 #define FU_REFINE_MAX 4        /* faces refined, the most confident first (each costs ~1.5 ms) */

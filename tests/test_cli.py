@@ -222,3 +222,14 @@ def test_detail_finds_small_faces_in_large_photos(tmp_path):
                 and abs(f["box"][1] + f["box"][3] / 2 - (y + 33)) < 25]
         assert len(hits) == 1
     assert run("detect", "--detail", "100", path)[0] == 2
+
+
+def test_every_face_of_a_crowd_is_listed(tmp_path):
+    canvas = Image.new("RGB", (1000, 640), (90, 100, 110))
+    face = hopper().resize((90, 105))
+    spots = [(30 + 120 * c, 20 + 150 * r) for r in range(4) for c in range(6)]   # 24 faces
+    for x, y in spots:
+        canvas.paste(face, (x, y))
+    rc, [o] = detect(save(canvas, tmp_path / "crowd.png"))
+    assert rc == 0 and o["orientation"] == 0 and not o["faces_disagree"]
+    assert len(o["faces"]) == len(spots)
