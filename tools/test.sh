@@ -19,7 +19,7 @@ echo "== 1. test suite"
 (cd build && ctest --output-on-failure -j 2)
 
 echo "== 2. core tests on the scalar reference kernels"
-(cd build && FACEUP_FORCE_SCALAR=1 ctest --output-on-failure -R '^(test_kernels|test_image|test_cli)$')
+(cd build && FACEUP_FORCE_SCALAR=1 ctest --output-on-failure -R '^(test_kernels|test_image|test_api|test_cli)$')
 
 [ "${1:-}" = "--quick" ] && exit 0
 
