@@ -138,11 +138,16 @@ const fu_kernels *fu_detector_kernels(const fu_detector *d)
     return d->kernels;
 }
 
-float fu_box_iou(const fu_box *a, const fu_box *b)
+float fu_box_intersection(const fu_box *a, const fu_box *b)
 {
     float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
     float x1 = fminf(a->x + a->w, b->x + b->w), y1 = fminf(a->y + a->h, b->y + b->h);
-    float inter = fmaxf(0.f, x1 - x0) * fmaxf(0.f, y1 - y0);
+    return fmaxf(0.f, x1 - x0) * fmaxf(0.f, y1 - y0);
+}
+
+float fu_box_iou(const fu_box *a, const fu_box *b)
+{
+    float inter = fu_box_intersection(a, b);
     float uni = a->w * a->h + b->w * b->h - inter;
     return uni > 0.f ? inter / uni : 0.f;
 }

@@ -31,6 +31,9 @@ int fu_detector_run(fu_detector *d, const fu_image *img, float border, float thr
 /* The kernels this detector runs on (chosen for the CPU). */
 const fu_kernels *fu_detector_kernels(const fu_detector *d);
 
+/* Area common to two boxes. */
+float fu_box_intersection(const fu_box *a, const fu_box *b);
+
 /* Intersection over union of two boxes. */
 float fu_box_iou(const fu_box *a, const fu_box *b);
 

@@ -124,10 +124,8 @@ static fu_box turn_box(int deg, float w, float h, const fu_box *b)
 /* The share of box a that lies inside box b. */
 static float inside(const fu_box *a, const fu_box *b)
 {
-    float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
-    float x1 = fminf(a->x + a->w, b->x + b->w), y1 = fminf(a->y + a->h, b->y + b->h);
     float area = a->w * a->h;
-    return area > 0.f ? fmaxf(0.f, x1 - x0) * fmaxf(0.f, y1 - y0) / area : 0.f;
+    return area > 0.f ? fu_box_intersection(a, b) / area : 0.f;
 }
 
 static void add_detection(decision *d, int turn, const fu_box *b)
