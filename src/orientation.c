@@ -121,6 +121,20 @@ static fu_box turn_box(int deg, float w, float h, const fu_box *b)
     return r;
 }
 
+/* Move a box and its landmarks into another frame: every x becomes dx + x * sx, every y
+ * dy + y * sy. */
+static void box_place(fu_box *b, float sx, float sy, float dx, float dy)
+{
+    b->x = dx + b->x * sx;
+    b->y = dy + b->y * sy;
+    b->w *= sx;
+    b->h *= sy;
+    for (int k = 0; k < 5; k++) {
+        b->lm[2 * k] = dx + b->lm[2 * k] * sx;
+        b->lm[2 * k + 1] = dy + b->lm[2 * k + 1] * sy;
+    }
+}
+
 /* The share of box a that lies inside box b. */
 static float inside(const fu_box *a, const fu_box *b)
 {
@@ -255,15 +269,15 @@ static int refine_face(decision *d, faceup_face *f)
     const fu_box *up = &d->boxes[pick];
     f->roll = atan2f(up->lm[3] - up->lm[1], up->lm[2] - up->lm[0]) * (180.f / 3.14159265f);
     fu_box b = turn_box(90 * turn, FU_REFINE_SIDE, FU_REFINE_SIDE, up);
-    float s = (float)lroundf(side), scale = s / FU_REFINE_SIDE;
-    float x0 = (float)lroundf(cx - side / 2), y0 = (float)lroundf(cy - side / 2);
-    f->x = x0 + b.x * scale;
-    f->y = y0 + b.y * scale;
-    f->w = b.w * scale;
-    f->h = b.h * scale;
+    float scale = (float)lroundf(side) / FU_REFINE_SIDE;
+    box_place(&b, scale, scale, (float)lroundf(cx - side / 2), (float)lroundf(cy - side / 2));
+    f->x = b.x;
+    f->y = b.y;
+    f->w = b.w;
+    f->h = b.h;
     for (int k = 0; k < 5; k++) {
-        f->landmarks[k][0] = x0 + b.lm[2 * k] * scale;
-        f->landmarks[k][1] = y0 + b.lm[2 * k + 1] * scale;
+        f->landmarks[k][0] = b.lm[2 * k];
+        f->landmarks[k][1] = b.lm[2 * k + 1];
     }
     return FACEUP_OK;
 }
@@ -293,14 +307,8 @@ static int detect_tiled(decision *d, const fu_image *img, float border)
                 if (fmaxf(d->boxes[i].w, d->boxes[i].h) <= FU_TILE_OVERLAP)
                     d->boxes[n + kept++] = d->boxes[i];
             k = kept;
-            for (int i = n; i < n + k; i++) {
-                d->boxes[i].x += (float)x0;
-                d->boxes[i].y += (float)y0;
-                for (int j = 0; j < 5; j++) {
-                    d->boxes[i].lm[2 * j] += (float)x0;
-                    d->boxes[i].lm[2 * j + 1] += (float)y0;
-                }
-            }
+            for (int i = n; i < n + k; i++)
+                box_place(&d->boxes[i], 1.f, 1.f, (float)x0, (float)y0);
             n += k;
             if (x0 + FU_TILE >= img->w)
                 break;
@@ -341,11 +349,7 @@ static int detect_pass(decision *d, int side, float border)
             return n;
         for (int i = 0; i < n; i++) {
             fu_box b = turn_box(90 * k, (float)img->w, (float)img->h, &d->boxes[i]);
-            b.x *= sx; b.w *= sx; b.y *= sy; b.h *= sy;
-            for (int j = 0; j < 5; j++) {
-                b.lm[2 * j] *= sx;
-                b.lm[2 * j + 1] *= sy;
-            }
+            box_place(&b, sx, sy, 0.f, 0.f);
             add_detection(d, k, &b);
         }
     }
