@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "image.h"
+#include "geom/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

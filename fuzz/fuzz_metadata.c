@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exif_patch.h"
-#include "fix.h"
+#include "codec/exif.h"
+#include "codec/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "detector.h"
-#include "image.h"
+#include "decide/detector.h"
+#include "geom/image.h"
 
 int main(int argc, char **argv)
 {

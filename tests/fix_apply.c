@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "faceup.h"
-#include "fix.h"
-#include "handle.h"
+#include "codec/codec.h"
+#include "api/handle.h"
 
 static unsigned char *slurp(const char *path, size_t *n)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "yunet.h"
+#include "models/yunet.h"
 
 static const struct { int first, count; } PARTS[4] = {{0, 1}, {1, 1}, {2, 4}, {6, 10}};
 

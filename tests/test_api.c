@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "faceup.h"
-#include "image.h"
+#include "geom/image.h"
 
 static unsigned char *read_all(const char *path, size_t *size)
 {

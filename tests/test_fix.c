@@ -22,11 +22,11 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-#include "d4.h"
-#include "exif_patch.h"
+#include "geom/d4.h"
+#include "codec/exif.h"
 #include "faceup.h"
-#include "fix.h"
-#include "image.h"
+#include "codec/codec.h"
+#include "geom/image.h"
 
 /* ---- images made here ---------------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "image.h"
+#include "geom/image.h"
 
 #ifndef FU_FIXTURES
 #define FU_FIXTURES "tests/fixtures"

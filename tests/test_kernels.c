@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "nn_kernels.h"
-#include "threadpool.h"
-#include "yunet.h"
-#include "yunet_weights.h"
+#include "nn/kernels.h"
+#include "nn/threadpool.h"
+#include "models/yunet.h"
+#include "models/yunet_weights.h"
 
 static uint32_t rng_state = 12345;
 

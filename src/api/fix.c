@@ -1,0 +1,123 @@
+/*
+ * fix.c - faceup_fix(): from the detector's decision to one transform, handed to a fixer.
+ *
+ * The policy, in the order it is applied:
+ *
+ *  1. Decided with confidence >= FACEUP_PARAM_MIN_CONFIDENCE: the displayed image is turned
+ *     counter-clockwise by the detected angle. The stored pixels get ONE transform,
+ *     T = turn_ccw(angle) . E, where E is what the EXIF Orientation tag did, and the tag is reset
+ *     to 1. The output then looks upright in every viewer, whether or not it honours EXIF.
+ *     (So a confident 0 on a photo tagged Orientation 6 still rewrites it: pixels turned 90,
+ *     tag 1, same picture on screen.)
+ *  2. Undecided, or less confident than the threshold: the orientation is left exactly as it is:
+ *     no turn, the tag kept. A viewer shows the output as it showed the input.
+ *  3. When that leaves nothing to change (T is the identity, no tag to reset, same format,
+ *     metadata kept) the output is the input, byte for byte: FACEUP_FIX_UNCHANGED.
+ *  4. A tag to reset but no pixel to move (the EXIF turn and the detected one cancel): the input
+ *     bytes with the tag patched in place.
+ *  5. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
+ *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/codec.h"
+#include "api/handle.h"
+
+int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
+                 int rotate_ccw, faceup_fixed *out)
+{
+    static const char *fn = "faceup_fix";
+    if (rotate_ccw != -1 && rotate_ccw != 0 && rotate_ccw != 90 && rotate_ccw != 180 &&
+        rotate_ccw != 270)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "turn of %d degrees", rotate_ccw);
+    if ((long long)size > h->max_bytes)
+        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
+                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+
+    int exif = probe->exif_orientation >= 1 && probe->exif_orientation <= 8
+                   ? probe->exif_orientation : 0;
+    fu_fix_plan plan = {
+        .t = FU_D4_IDENTITY,
+        .exif_orientation = exif,
+        .keep_metadata = h->keep_metadata,
+        .max_pixels = h->max_pixels,
+    };
+    out->rotated = 0;
+    out->exif_transform = 0;
+    if (rotate_ccw >= 0) {
+        plan.t = fu_d4_compose(fu_d4_turn_cw(-rotate_ccw), fu_d4_from_exif(exif));
+        plan.reset_orientation = 1;
+        out->rotated = (360 - rotate_ccw) % 360;
+        out->exif_transform = exif;
+    }
+    faceup_format target = h->output_format == FACEUP_FORMAT_SAME
+                               ? probe->format : (faceup_format)h->output_format;
+    out->format = target;
+
+    fu_buf buf = {0};
+    char err[FU_ERRLEN] = "";
+    int rc;
+    if (target == probe->format && fu_d4_is_identity(plan.t) && plan.keep_metadata &&
+        !(plan.reset_orientation && exif > 1)) {
+        rc = fu_buf_put(&buf, data, size);
+        out->path = FACEUP_FIX_UNCHANGED;
+    } else if (target != probe->format) {
+        rc = fu_fix_convert(data, size, &plan, target, &buf, err);
+        out->path = FACEUP_FIX_REENCODED;
+    } else {
+        switch (probe->format) {
+        case FACEUP_FORMAT_JPEG: rc = fu_fix_jpeg(data, size, &plan, &buf, &out->path, err); break;
+        case FACEUP_FORMAT_PNG: rc = fu_fix_png(data, size, &plan, &buf, &out->path, err); break;
+        case FACEUP_FORMAT_WEBP: rc = fu_fix_webp(data, size, &plan, &buf, &out->path, err); break;
+        default: rc = FACEUP_ERR_FORMAT; break;
+        }
+    }
+    if (rc != FACEUP_OK) {
+        fu_buf_free(&buf);
+        return fu_fail(h, rc, fn, "%s", err[0] ? err : faceup_status_str(rc));
+    }
+    out->data = buf.p;
+    out->size = buf.n;
+    return FACEUP_OK;
+}
+
+int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed)
+{
+    static const char *fn = "faceup_fix";
+    if (!fixed)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "fixed is NULL");
+    *fixed = NULL;
+    if (!h || (!data && size))
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle or data");
+    h->errmsg[0] = 0;
+    if ((long long)size > h->max_bytes)
+        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
+                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+
+    faceup_fixed *f = calloc(1, sizeof *f);
+    if (!f)
+        return fu_fail(h, FACEUP_ERR_NOMEM, fn, "out of memory");
+    fu_probe probe;
+    int rc = fu_detect_encoded(h, data, size, &f->result, &probe);
+    if (rc == FACEUP_OK) {
+        const faceup_result *r = f->result;
+        int decided = r->orientation != FACEUP_UNDECIDED && r->confidence >= h->min_confidence;
+        rc = fu_fix_apply(h, data, size, &probe, decided ? r->orientation : -1, f);
+    }
+    if (rc != FACEUP_OK) {
+        faceup_fixed_free(f);
+        return rc;
+    }
+    *fixed = f;
+    return FACEUP_OK;
+}
+
+void faceup_fixed_free(faceup_fixed *fixed)
+{
+    if (!fixed)
+        return;
+    free(fixed->data);
+    faceup_result_free(fixed->result);
+    free(fixed);
+}

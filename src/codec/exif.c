@@ -1,0 +1,147 @@
+/*
+ * exif_patch.c - a bounded walk over IFD 0 and the Exif IFD, overwriting values in place.
+ *
+ * TIFF layout: an 8-byte header ("II*\0" little-endian or "MM\0*" big-endian, then the offset of
+ * IFD 0), then IFDs: a 2-byte entry count and 12-byte entries {tag, type, count, value-or-offset}.
+ * Only two IFDs are visited (IFD 0 and the one its ExifIFD pointer names), each entry table is
+ * checked to lie inside the block before it is read, and nothing follows "next IFD" links, so a
+ * hostile block can neither loop nor make us read out of bounds. Every write happens after the
+ * whole walk has succeeded: a malformed block is left exactly as it came.
+ */
+#include "codec/exif.h"
+
+#include <string.h>
+
+enum {
+    TAG_ORIENTATION = 0x0112,
+    TAG_EXIF_IFD = 0x8769,
+    TAG_PIXEL_X = 0xA002,
+    TAG_PIXEL_Y = 0xA003,
+    TYPE_SHORT = 3,
+    TYPE_LONG = 4,
+    TYPE_IFD = 13,
+};
+
+typedef struct tiff {
+    uint8_t *p;   /* the TIFF header */
+    size_t size;
+    int big;      /* "MM": big-endian */
+} tiff;
+
+static unsigned get16(const tiff *t, size_t off)
+{
+    const uint8_t *b = t->p + off;
+    return t->big ? (unsigned)(b[0] << 8 | b[1]) : (unsigned)(b[1] << 8 | b[0]);
+}
+
+static uint32_t get32(const tiff *t, size_t off)
+{
+    const uint8_t *b = t->p + off;
+    return t->big ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+                  : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+static void put16(const tiff *t, size_t off, unsigned v)
+{
+    uint8_t *b = t->p + off;
+    b[t->big ? 0 : 1] = (uint8_t)(v >> 8);
+    b[t->big ? 1 : 0] = (uint8_t)v;
+}
+
+/* The offset of the entry table of the IFD at `ifd` and its entry count, or -1 when the table
+ * does not fit in the block. */
+static int ifd_entries(const tiff *t, uint32_t ifd, size_t *first, unsigned *n)
+{
+    if (ifd > t->size || t->size - ifd < 2)
+        return -1;
+    *n = get16(t, ifd);
+    if ((t->size - ifd - 2) / 12 < *n)
+        return -1;
+    *first = (size_t)ifd + 2;
+    return 0;
+}
+
+/* The entry with `tag` in an IFD, or 0 (no entry starts at offset 0: the header is there). */
+static size_t find_tag(const tiff *t, size_t first, unsigned n, unsigned tag)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (get16(t, first + 12 * (size_t)i) == tag)
+            return first + 12 * (size_t)i;
+    return 0;
+}
+
+/* An entry holding one SHORT or LONG value inline; everything else is not one we patch. */
+static int single_value(const tiff *t, size_t entry)
+{
+    unsigned type = get16(t, entry + 2);
+    return (type == TYPE_SHORT || type == TYPE_LONG) && get32(t, entry + 4) == 1;
+}
+
+int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_dims,
+                  int *orientation)
+{
+    static const uint8_t prefix[6] = {'E', 'x', 'i', 'f', 0, 0};
+    if (orientation)
+        *orientation = 0;
+    if (!exif)
+        return FU_EXIF_MALFORMED;
+    if (size >= sizeof prefix && memcmp(exif, prefix, sizeof prefix) == 0) {
+        exif += sizeof prefix;
+        size -= sizeof prefix;
+    }
+    if (size < 8)
+        return FU_EXIF_MALFORMED;
+    tiff t = {exif, size, 0};
+    if (memcmp(exif, "MM\0*", 4) == 0)
+        t.big = 1;
+    else if (memcmp(exif, "II*\0", 4) != 0)
+        return FU_EXIF_MALFORMED;
+
+    size_t first0, first1 = 0;
+    unsigned n0, n1 = 0;
+    if (ifd_entries(&t, get32(&t, 4), &first0, &n0) < 0)
+        return FU_EXIF_MALFORMED;
+
+    size_t px = 0, py = 0;
+    size_t exif_ifd = find_tag(&t, first0, n0, TAG_EXIF_IFD);
+    if (swap_dims && exif_ifd) {
+        unsigned type = get16(&t, exif_ifd + 2);
+        if (type != TYPE_LONG && type != TYPE_IFD)
+            return FU_EXIF_MALFORMED;
+        if (ifd_entries(&t, get32(&t, exif_ifd + 8), &first1, &n1) < 0)
+            return FU_EXIF_MALFORMED;
+        px = find_tag(&t, first1, n1, TAG_PIXEL_X);
+        py = find_tag(&t, first1, n1, TAG_PIXEL_Y);
+    }
+
+    /* The walk succeeded: now write. Every Orientation entry of IFD 0 is reset, not only the
+     * first: a reader that takes the last of two duplicates must not see the old turn. */
+    for (unsigned i = 0; i < n0; i++) {
+        size_t e = first0 + 12 * (size_t)i;
+        if (get16(&t, e) != TAG_ORIENTATION || !single_value(&t, e))
+            continue;
+        /* A SHORT sits in the first two bytes of the value field; a LONG holds the same small
+         * number, so in either byte order writing the value 1 in the field's width is right. */
+        unsigned type = get16(&t, e + 2);
+        uint32_t value = type == TYPE_SHORT ? get16(&t, e + 8) : get32(&t, e + 8);
+        if (orientation && !*orientation)
+            *orientation = value >= 1 && value <= 8 ? (int)value : 0;
+        if (reset_orientation) {
+            if (type == TYPE_SHORT) {
+                put16(&t, e + 8, 1);
+            } else {
+                memset(t.p + e + 8, 0, 4);
+                t.p[e + (t.big ? 11 : 8)] = 1;
+            }
+        }
+    }
+    if (px && py && single_value(&t, px) && single_value(&t, py)) {
+        /* Exchange type, count and value, leaving the tag numbers (and so the required
+         * ascending order of the entries) where they are; works for SHORT and LONG alike. */
+        uint8_t tmp[10];
+        memcpy(tmp, t.p + px + 2, 10);
+        memcpy(t.p + px + 2, t.p + py + 2, 10);
+        memcpy(t.p + py + 2, tmp, 10);
+    }
+    return 0;
+}

@@ -1,0 +1,202 @@
+/*
+ * yunet.c - YuNet's forward pass as a short walk over the layer table.
+ *
+ * The graph (from the ONNX file; layer numbers index fu_yunet_layers):
+ *
+ *   stride 2   body0 conv3x3s2 3->16 +relu; body1/2 pw+dw(relu)
+ *   stride 4   maxpool; body3..10: four pw+dw(relu) pairs, 16->16->32->32->64
+ *   stride 8   maxpool; body11..14 -> C3 (kept)
+ *   stride 16  maxpool; body15..18 -> C4 (kept)
+ *   stride 32  maxpool; body19..22; neck body23/24 -> P5
+ *   stride 16  P5 upsampled + C4; body25/26 -> P4
+ *   stride 8   P4 upsampled + C3; body27/28 -> P3
+ *   heads      P3, P4, P5 each: 1x1 conv 64->16 then depthwise 3x3 (no relu); sigmoid on cls, obj
+ *
+ * Tensors are reused by stride: `a` and `b` ping-pong, `keep` holds C3/C4, `head` the outputs.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "models/yunet.h"
+#include "models/yunet_weights.h"
+
+enum { S2, S4, S8, S16, S32, NSTRIDE };
+
+struct fu_yunet {
+    int max_h, max_w;
+    fu_tensor input;
+    fu_tensor a[NSTRIDE], b[NSTRIDE];
+    fu_tensor keep[NSTRIDE];   /* C3 at S8, C4 at S16, P5 at S32 */
+    fu_tensor p4;              /* P4 must survive while the S16 ping-pong is reused */
+    fu_tensor head[FU_YUNET_LEVELS];
+};
+
+fu_yunet *fu_yunet_create(int max_h, int max_w)
+{
+    if (max_h < 32 || max_w < 32 || max_h % 32 || max_w % 32)
+        return NULL;
+    fu_yunet *net = calloc(1, sizeof *net);
+    if (!net)
+        return NULL;
+    net->max_h = max_h;
+    net->max_w = max_w;
+    int ok = fu_tensor_alloc(&net->input, max_h, max_w, 3) == 0;
+    static const int channels[NSTRIDE] = {16, 64, 64, 64, 64};
+    for (int s = 0; s < NSTRIDE && ok; s++) {
+        int h = max_h >> (s + 1), w = max_w >> (s + 1);
+        ok = fu_tensor_alloc(&net->a[s], h, w, channels[s]) == 0
+             && fu_tensor_alloc(&net->b[s], h, w, channels[s]) == 0
+             && (s < S8 || fu_tensor_alloc(&net->keep[s], h, w, 64) == 0);
+    }
+    ok = ok && fu_tensor_alloc(&net->p4, max_h / 16, max_w / 16, 64) == 0;
+    for (int l = 0; l < FU_YUNET_LEVELS && ok; l++)
+        ok = fu_tensor_alloc(&net->head[l], max_h >> (3 + l), max_w >> (3 + l), 16) == 0;
+    if (!ok) {
+        fu_yunet_destroy(net);
+        return NULL;
+    }
+    return net;
+}
+
+void fu_yunet_destroy(fu_yunet *net)
+{
+    if (!net)
+        return;
+    free(net->input.data);
+    for (int s = 0; s < NSTRIDE; s++) {
+        free(net->a[s].data);
+        free(net->b[s].data);
+        free(net->keep[s].data);
+    }
+    free(net->p4.data);
+    for (int l = 0; l < FU_YUNET_LEVELS; l++)
+        free(net->head[l].data);
+    free(net);
+}
+
+fu_tensor *fu_yunet_input(fu_yunet *net, int h, int w)
+{
+    if (h > net->max_h || w > net->max_w || h % 32 || w % 32)
+        return NULL;
+    return fu_tensor_shape(&net->input, h, w, 3) == 0 ? &net->input : NULL;
+}
+
+/* One layer call, split by output rows over the pool. */
+typedef struct layer_job {
+    const fu_kernels *k;
+    const fu_conv_weights *L;
+    const fu_tensor *in, *in2;
+    fu_tensor *out;
+    int op, relu;
+} layer_job;
+
+enum { OP_CONV, OP_POOL, OP_UPADD };
+
+static void layer_rows(void *p, int ith, int nth)
+{
+    const layer_job *j = p;
+    int y0 = (int)((long)j->out->h * ith / nth), y1 = (int)((long)j->out->h * (ith + 1) / nth);
+    if (y0 >= y1)
+        return;
+    if (j->op == OP_POOL) {
+        j->k->maxpool2(j->in, j->out, y0, y1);
+    } else if (j->op == OP_UPADD) {
+        j->k->upsample2_add(j->in, j->in2, j->out, y0, y1);
+    } else if (j->L->kind == FU_CONV3X3S2) {
+        j->k->conv3x3s2(j->in, j->out, j->L->w, j->L->b, y0, y1);
+    } else if (j->L->kind == FU_CONV_PW) {
+        j->k->pointwise(j->in, j->out, j->L->w, j->L->b, j->relu, y0, y1);
+    } else {
+        j->k->depthwise(j->in, j->out, j->L->w, j->L->b, j->relu, y0, y1);
+    }
+}
+
+typedef struct walk {
+    const fu_kernels *k;
+    fu_pool *pool;
+} walk;
+
+static void conv(const walk *w, int layer, const fu_tensor *in, fu_tensor *out, int relu)
+{
+    const fu_conv_weights *L = &fu_yunet_layers[layer];
+    int h = L->kind == FU_CONV3X3S2 ? in->h / 2 : in->h;
+    int wd = L->kind == FU_CONV3X3S2 ? in->w / 2 : in->w;
+    fu_tensor_shape(out, h, wd, L->cout);
+    layer_job j = {w->k, L, in, NULL, out, OP_CONV, relu};
+    fu_pool_run(w->pool, layer_rows, &j);
+}
+
+/* The ConvDPUnit of YuNet: 1x1 conv (linear), then depthwise 3x3 with relu, via `tmp`. */
+static void dp_unit(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, fu_tensor *out)
+{
+    conv(w, layer, in, tmp, 0);
+    conv(w, layer + 1, tmp, out, 1);
+}
+
+static void pool2(const walk *w, const fu_tensor *in, fu_tensor *out)
+{
+    fu_tensor_shape(out, in->h / 2, in->w / 2, in->c);
+    layer_job j = {w->k, NULL, in, NULL, out, OP_POOL, 0};
+    fu_pool_run(w->pool, layer_rows, &j);
+}
+
+static void upsample_add(const walk *w, const fu_tensor *small, const fu_tensor *skip, fu_tensor *out)
+{
+    fu_tensor_shape(out, skip->h, skip->w, skip->c);
+    layer_job j = {w->k, NULL, small, skip, out, OP_UPADD, 0};
+    fu_pool_run(w->pool, layer_rows, &j);
+}
+
+static void head(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, fu_tensor *out)
+{
+    conv(w, layer, in, tmp, 0);
+    conv(w, layer + 1, tmp, out, 0);
+    for (int y = 0; y < out->h; y++)
+        for (int x = 0; x < out->w; x++) {
+            float *v = fu_tensor_at(out, y, x);
+            v[0] = 1.f / (1.f + expf(-v[0]));
+            v[1] = 1.f / (1.f + expf(-v[1]));
+        }
+}
+
+void fu_yunet_forward(fu_yunet *net, const fu_kernels *k, fu_pool *pool)
+{
+    const walk w = {k, pool};
+    fu_tensor *a = net->a, *b = net->b, *keep = net->keep;
+
+    conv(&w, 0, &net->input, &a[S2], 1);
+    dp_unit(&w, 1, &a[S2], &b[S2], &a[S2]);
+
+    pool2(&w, &a[S2], &a[S4]);
+    for (int l = 3; l <= 9; l += 2)
+        dp_unit(&w, l, &a[S4], &b[S4], &a[S4]);
+
+    pool2(&w, &a[S4], &a[S8]);
+    dp_unit(&w, 11, &a[S8], &b[S8], &a[S8]);
+    dp_unit(&w, 13, &a[S8], &b[S8], &keep[S8]);            /* C3 */
+
+    pool2(&w, &keep[S8], &a[S16]);
+    dp_unit(&w, 15, &a[S16], &b[S16], &a[S16]);
+    dp_unit(&w, 17, &a[S16], &b[S16], &keep[S16]);         /* C4 */
+
+    pool2(&w, &keep[S16], &a[S32]);
+    dp_unit(&w, 19, &a[S32], &b[S32], &a[S32]);
+    dp_unit(&w, 21, &a[S32], &b[S32], &a[S32]);
+    dp_unit(&w, 23, &a[S32], &b[S32], &keep[S32]);         /* P5 */
+
+    upsample_add(&w, &keep[S32], &keep[S16], &a[S16]);
+    dp_unit(&w, 25, &a[S16], &b[S16], &net->p4);           /* P4 */
+
+    upsample_add(&w, &net->p4, &keep[S8], &a[S8]);
+    fu_tensor *p3 = &b[S4];                                /* the S4 buffers are free by now */
+    dp_unit(&w, 27, &a[S8], &b[S8], p3);                   /* P3 */
+
+    head(&w, 29, p3, &b[S8], &net->head[0]);
+    head(&w, 31, &net->p4, &b[S16], &net->head[1]);
+    head(&w, 33, &keep[S32], &b[S32], &net->head[2]);
+}
+
+const fu_tensor *fu_yunet_output(const fu_yunet *net, int level)
+{
+    return &net->head[level];
+}
