@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "geom/image.h"
+#include "codec/exif.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

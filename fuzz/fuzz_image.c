@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "geom/image.h"
+#include "codec/codec.h"
+#include "geom/resize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,17 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[FU_ERRLEN];
     fu_probe probe;
-    fu_image img, shown, small;
+    fu_image img = {0}, shown = {0}, small = {0};
 
     fu_image_probe(data, size, 4000000, &probe, err);
     int min_side = size > 0 ? data[size - 1] % 4 * 48 : 0; /* 0, 48, 96, 144 */
-    if (fu_image_decode(data, size, 4000000, min_side, &img, &probe, err) != FACEUP_OK)
-        return 0;
-    if (fu_image_apply_exif(&img, probe.exif_orientation, &shown) == FACEUP_OK) {
-        if (fu_image_resize(&shown, 33, 17, &small) == FACEUP_OK)
-            fu_image_free(&small);
-        fu_image_free(&shown);
-    }
-    fu_image_free(&img);
+    if (fu_image_decode(NULL, data, size, 4000000, min_side, &img, &probe, err) == FACEUP_OK &&
+        fu_image_turn(&img, fu_d4_from_exif(probe.exif_orientation), &shown) == FACEUP_OK)
+        fu_image_resize(&shown, 33, 17, &small, NULL);
+    fu_image_free(&small);
+    fu_image_free(&shown);
+    fu_image_free(&img); /* a failed decode may keep a buffer */
     return 0;
 }

@@ -16,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/exif.h"
-#include "codec/codec.h"
+#include "codec/format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

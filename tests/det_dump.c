@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "codec/codec.h"
 #include "decide/detector.h"
-#include "geom/image.h"
 
 int main(int argc, char **argv)
 {
@@ -23,10 +23,10 @@ int main(int argc, char **argv)
     static unsigned char buf[64 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    fu_image img;
+    fu_image img = {0};
     fu_probe probe;
     char err[FU_ERRLEN];
-    if (fu_image_decode(buf, n, 100000000LL, 0, &img, &probe, err) != FACEUP_OK) {
+    if (fu_image_decode(NULL, buf, n, 100000000LL, 0, &img, &probe, err) != FACEUP_OK) {
         fprintf(stderr, "det_dump: %s\n", err);
         return 1;
     }

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "faceup.h"
-#include "codec/codec.h"
 #include "api/handle.h"
 
 static unsigned char *slurp(const char *path, size_t *n)

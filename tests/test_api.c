@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "faceup.h"
-#include "geom/image.h"
+#include "codec/codec.h"
 
 static unsigned char *read_all(const char *path, size_t *size)
 {
@@ -105,10 +105,10 @@ static void test_pixels_entry_point_agrees_with_the_encoded_one(void **state)
     faceup_result *enc = NULL;
     assert_int_equal(faceup_detect(h, jpg, size, &enc), FACEUP_OK);
     assert_int_equal(enc->orientation, 90);
-    fu_image img;
+    fu_image img = {0};
     fu_probe probe;
     char err[FU_ERRLEN];
-    assert_int_equal(fu_image_decode(jpg, size, 100000000LL, 0, &img, &probe, err), FACEUP_OK);
+    assert_int_equal(fu_image_decode(NULL, jpg, size, 100000000LL, 0, &img, &probe, err), FACEUP_OK);
     static const faceup_pixel_format formats[] = {FACEUP_PIXEL_RGB, FACEUP_PIXEL_BGR, FACEUP_PIXEL_RGBA,
                                                   FACEUP_PIXEL_BGRA, FACEUP_PIXEL_GRAY};
     static const int bpp[] = {3, 3, 4, 4, 1};

@@ -22,10 +22,10 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-#include "geom/d4.h"
-#include "codec/exif.h"
+#include "api/handle.h"
+#include "codec/format.h"
 #include "faceup.h"
-#include "codec/codec.h"
+#include "geom/d4.h"
 #include "geom/image.h"
 
 /* ---- images made here ---------------------------------------------------------------------- */
@@ -653,9 +653,9 @@ static fu_buf make_png(int w, int h, int depth, int color, int interlace, const 
 static uint8_t *decode_png(const fu_buf *b, int *w, int *h)
 {
     fu_probe pr;
-    fu_image rgb;
+    fu_image rgb = {0};
     char err[FU_ERRLEN];
-    assert_int_equal(fu_image_decode(b->p, b->n, 1 << 30, 0, &rgb, &pr, err), FACEUP_OK);
+    assert_int_equal(fu_image_decode(NULL, b->p, b->n, 1 << 30, 0, &rgb, &pr, err), FACEUP_OK);
     *w = rgb.w;
     *h = rgb.h;
     uint8_t *px = malloc((size_t)rgb.w * rgb.h * 3);

@@ -1,9 +1,11 @@
 /*
- * test_image.c - the image layer: probing, decoding, EXIF, turning and scaling.
+ * test_image.c - the image layer: probing, decoding, EXIF, turning, scaling and cropping
+ * (codec/, geom/).
  *
  * Fixtures in tests/fixtures/ come from tests/make_fixtures.py (see there for how each
  * expected .rgb was obtained). Bad inputs are built here, byte by byte.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +16,10 @@
 
 #include <cmocka.h>
 
+#include "codec/codec.h"
+#include "codec/exif.h"
 #include "geom/image.h"
+#include "geom/resize.h"
 
 #ifndef FU_FIXTURES
 #define FU_FIXTURES "tests/fixtures"
@@ -61,7 +66,7 @@ static struct blob fixture(const char *name) { return load(FU_FIXTURES, name); }
 static int decode(struct blob b, int min_side, fu_image *img, fu_probe *info)
 {
     char err[FU_ERRLEN];
-    return fu_image_decode(b.data, b.size, LIMIT, min_side, img, info, err);
+    return fu_image_decode(NULL, b.data, b.size, LIMIT, min_side, img, info, err);
 }
 
 static int max_abs_diff(const fu_image *img, const uint8_t *want)
@@ -81,9 +86,9 @@ static void assert_decodes_to_expected(const char *name, int tolerance)
     char rgb[256];
     snprintf(rgb, sizeof rgb, "%.*s.rgb", (int)(strrchr(name, '.') - name), name);
     struct blob in = fixture(name), want = fixture(rgb);
-    fu_image img;
+    fu_image img = {0};
     char err[FU_ERRLEN];
-    int rc = fu_image_decode(in.data, in.size, LIMIT, 0, &img, NULL, err);
+    int rc = fu_image_decode(NULL, in.data, in.size, LIMIT, 0, &img, NULL, err);
     if (rc != FACEUP_OK)
         fail_msg("%s: status %d: %s", name, rc, err);
     assert_int_equal(img.stride, 3 * img.w);
@@ -127,7 +132,8 @@ static int pattern_diff(const fu_image *img)
 /* A small image whose pixels are labels: pixel k is (k, k+1, k+2). */
 static fu_image labelled(int w, int h, const int *labels, int pad)
 {
-    fu_image img = {malloc((size_t)(3 * w + pad) * h), w, h, 3 * w + pad};
+    size_t bytes = (size_t)(3 * w + pad) * h;
+    fu_image img = {malloc(bytes), w, h, 3 * w + pad, bytes};
     assert_non_null(img.px);
     memset(img.px, 0xee, (size_t)(3 * w + pad) * h);
     for (int y = 0; y < h; y++)
@@ -244,14 +250,14 @@ static void pixel_limit_is_inclusive_and_checked_by_probe_and_decode(void **stat
     (void)state;
     struct blob b = fixture("orient_1.png"); /* 48 x 32 = 1536 pixels */
     fu_probe p;
-    fu_image img;
+    fu_image img = {0};
     char err[FU_ERRLEN];
     assert_int_equal(fu_image_probe(b.data, b.size, 1536, &p, err), FACEUP_OK);
     assert_int_equal(fu_image_probe(b.data, b.size, 1535, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
-    assert_int_equal(fu_image_decode(b.data, b.size, 1535, 0, &img, NULL, err),
+    assert_int_equal(fu_image_decode(NULL, b.data, b.size, 1535, 0, &img, NULL, err),
                      FACEUP_ERR_TOO_MANY_PIXELS);
     assert_null(img.px);
-    assert_int_equal(fu_image_decode(b.data, b.size, 1536, 0, &img, NULL, err), FACEUP_OK);
+    assert_int_equal(fu_image_decode(NULL, b.data, b.size, 1536, 0, &img, NULL, err), FACEUP_OK);
     fu_image_free(&img);
     assert_int_equal(fu_image_probe(b.data, b.size, 0, &p, err), FACEUP_ERR_ARGUMENT);
     free(b.data);
@@ -276,7 +282,7 @@ static void png_wider_than_libpng_default_limit_decodes(void **state)
 {
     (void)state;
     struct blob b = fixture("wide.png");
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
     assert_int_equal(img.w, 1000001);
     assert_int_equal(img.h, 1);
@@ -303,7 +309,7 @@ static void jpeg_colour_gray_progressive_and_cmyk_match_pillow(void **state)
     assert_decodes_to_expected("cmyk.jpg", 2); /* Adobe inverted CMYK */
 
     struct blob b = fixture("gray.jpg");
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
     for (size_t i = 0; i < (size_t)img.w * img.h; i++) {
         assert_int_equal(img.px[3 * i], img.px[3 * i + 1]);
@@ -326,7 +332,7 @@ static void jpeg_reduced_decode_picks_smallest_scale_keeping_min_side(void **sta
     };
     struct blob b = fixture("orient_1.jpg");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fu_image img;
+        fu_image img = {0};
         fu_probe info;
         assert_int_equal(decode(b, cases[i].min_side, &img, &info), FACEUP_OK);
         if (img.w != cases[i].w || img.h != cases[i].h)
@@ -336,7 +342,7 @@ static void jpeg_reduced_decode_picks_smallest_scale_keeping_min_side(void **sta
         fu_image_free(&img);
     }
     /* At 1/8 each pixel is the DC of one 8x8 block: the block's colour. */
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(decode(b, 4, &img, NULL), FACEUP_OK);
     for (int by = 0; by < 4; by++)
         for (int bx = 0; bx < 6; bx++) {
@@ -367,7 +373,7 @@ static void decode_ignores_min_side_for_png_and_webp(void **state)
 {
     (void)state;
     struct blob b = fixture("webp_lossless.webp");
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(decode(b, 8, &img, NULL), FACEUP_OK);
     assert_int_equal(img.w, PW);
     fu_image_free(&img);
@@ -376,7 +382,7 @@ static void decode_ignores_min_side_for_png_and_webp(void **state)
 
 /* ---- EXIF and orientation ---------------------------------------------------------------- */
 
-static void apply_exif_shows_every_orientation_upright(void **state)
+static void exif_orientation_turns_every_fixture_upright(void **state)
 {
     (void)state;
     static const struct {
@@ -388,10 +394,11 @@ static void apply_exif_shows_every_orientation_upright(void **state)
             char name[64];
             snprintf(name, sizeof name, "orient_%d.%s", o, fmt[f].ext);
             struct blob b = fixture(name);
-            fu_image stored, shown;
+            fu_image stored = {0}, shown = {0};
             fu_probe info;
             assert_int_equal(decode(b, 0, &stored, &info), FACEUP_OK);
-            assert_int_equal(fu_image_apply_exif(&stored, info.exif_orientation, &shown), FACEUP_OK);
+            assert_int_equal(fu_image_turn(&stored, fu_d4_from_exif(info.exif_orientation), &shown),
+                             FACEUP_OK);
             int diff = pattern_diff(&shown);
             if (diff > fmt[f].tolerance)
                 fail_msg("%s: displayed image differs from the upright pattern by %d", name, diff);
@@ -406,7 +413,7 @@ static void apply_exif_shows_every_orientation_upright(void **state)
 enum { A = 10, B = 20, C = 30, D = 40, E = 50, F = 60 };
 static const int ABC_DEF[] = {A, B, C, D, E, F};
 
-static void apply_exif_follows_the_exif_specification(void **state)
+static void turning_by_an_exif_orientation_follows_the_exif_specification(void **state)
 {
     (void)state;
     static const struct {
@@ -422,48 +429,72 @@ static void apply_exif_follows_the_exif_specification(void **state)
         {6, 2, 3, {D, A, E, B, F, C}}, /* 90 clockwise: row 0 becomes the right column */
         {7, 2, 3, {F, C, E, B, D, A}}, /* transverse */
         {8, 2, 3, {C, F, B, E, A, D}}, /* 90 counter-clockwise */
+        {9, 3, 2, {A, B, C, D, E, F}}, /* not an orientation: as stored */
     };
     for (int pad = 0; pad <= 5; pad += 5) { /* also with rows wider than 3*w */
-        fu_image in = labelled(3, 2, ABC_DEF, pad);
+        fu_image in = labelled(3, 2, ABC_DEF, pad), out = {0};
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            fu_image out;
-            assert_int_equal(fu_image_apply_exif(&in, cases[i].orientation, &out), FACEUP_OK);
+            /* the same output image each time: it is reshaped, not reallocated */
+            assert_int_equal(fu_image_turn(&in, fu_d4_from_exif(cases[i].orientation), &out),
+                             FACEUP_OK);
             assert_labels(&out, cases[i].w, cases[i].h, cases[i].px);
-            fu_image_free(&out);
         }
-        fu_image out;
-        assert_int_equal(fu_image_apply_exif(&in, 9, &out), FACEUP_ERR_ARGUMENT);
-        assert_int_equal(fu_image_apply_exif(&in, -1, &out), FACEUP_ERR_ARGUMENT);
-        assert_null(out.px);
+        assert_int_equal(fu_image_turn(&in, FU_D4_IDENTITY, &in), FACEUP_ERR_ARGUMENT);
+        fu_image_free(&out);
         fu_image_free(&in);
     }
 }
 
-static void rotate_turns_clockwise(void **state)
+static void turning_clockwise_by_quarter_turns(void **state)
 {
     (void)state;
     static const int r90[] = {D, A, E, B, F, C}, r180[] = {F, E, D, C, B, A},
                      r270[] = {C, F, B, E, A, D};
-    fu_image in = labelled(3, 2, ABC_DEF, 0), out, back;
-    assert_int_equal(fu_image_rotate(&in, 0, &out), FACEUP_OK);
+    fu_image in = labelled(3, 2, ABC_DEF, 0), out = {0}, back = {0};
+    assert_int_equal(fu_image_turn(&in, fu_d4_turn_cw(0), &out), FACEUP_OK);
     assert_labels(&out, 3, 2, ABC_DEF);
-    fu_image_free(&out);
-    assert_int_equal(fu_image_rotate(&in, 90, &out), FACEUP_OK);
+    assert_int_equal(fu_image_turn(&in, fu_d4_turn_cw(90), &out), FACEUP_OK);
     assert_labels(&out, 2, 3, r90);
-    assert_int_equal(fu_image_rotate(&out, 270, &back), FACEUP_OK);
+    assert_int_equal(fu_image_turn(&out, fu_d4_turn_cw(270), &back), FACEUP_OK);
     assert_labels(&back, 3, 2, ABC_DEF);
+    assert_int_equal(fu_image_turn(&in, fu_d4_turn_cw(180), &out), FACEUP_OK);
+    assert_labels(&out, 3, 2, r180);
+    assert_int_equal(fu_image_turn(&in, fu_d4_turn_cw(270), &out), FACEUP_OK);
+    assert_labels(&out, 2, 3, r270);
+    assert_int_equal(fu_image_turn(&in, fu_d4_turn_cw(-90), &out), FACEUP_OK);
+    assert_labels(&out, 2, 3, r270);
+    assert_int_equal(fu_image_turn(NULL, fu_d4_turn_cw(90), &out), FACEUP_ERR_ARGUMENT);
     fu_image_free(&back);
     fu_image_free(&out);
-    assert_int_equal(fu_image_rotate(&in, 180, &out), FACEUP_OK);
-    assert_labels(&out, 3, 2, r180);
-    fu_image_free(&out);
-    assert_int_equal(fu_image_rotate(&in, 270, &out), FACEUP_OK);
-    assert_labels(&out, 2, 3, r270);
-    fu_image_free(&out);
-    assert_int_equal(fu_image_rotate(&in, 45, &out), FACEUP_ERR_ARGUMENT);
-    assert_int_equal(fu_image_rotate(&in, -90, &out), FACEUP_ERR_ARGUMENT);
-    assert_int_equal(fu_image_rotate(NULL, 90, &out), FACEUP_ERR_ARGUMENT);
     fu_image_free(&in);
+}
+
+static void a_reused_image_keeps_its_buffer_for_smaller_pictures(void **state)
+{
+    (void)state;
+    fu_image img = {0};
+    assert_int_equal(fu_image_reserve(&img, 40, 30, 3), FACEUP_OK);
+    uint8_t *px = img.px;
+    size_t cap = img.cap;
+    assert_true(cap >= 40 * 30 * 3);
+    assert_int_equal(fu_image_reserve(&img, 30, 40, 3), FACEUP_OK);
+    assert_int_equal(fu_image_reserve(&img, 20, 20, 4), FACEUP_OK); /* a decoder's RGBA */
+    assert_ptr_equal(img.px, px);
+    assert_int_equal(img.cap, cap);
+    assert_int_equal(img.stride, 80);
+    assert_int_equal(fu_image_reserve(&img, 50, 30, 3), FACEUP_OK);  /* larger: grows */
+    assert_true(img.cap >= 50 * 30 * 3);
+    assert_int_equal(img.w, 50);
+    assert_int_equal(img.stride, 150);
+    assert_int_equal(fu_image_reserve(&img, 0, 30, 3), FACEUP_ERR_ARGUMENT);
+    /* a view of another image's pixels is never grown or freed */
+    fu_image view = {img.px, 10, 10, img.stride, 0};
+    assert_int_equal(fu_image_reserve(&view, 100, 100, 3), FACEUP_ERR_ARGUMENT);
+    fu_image_free(&view);
+    assert_null(view.px);
+    fu_image_free(&img);
+    assert_null(img.px);
+    assert_int_equal(img.cap, 0);
 }
 
 /* A minimal TIFF block: IFD0 with one entry, optionally an IFD1 with another. */
@@ -524,9 +555,7 @@ static void exif_orientation_is_zero_when_absent_or_malformed(void **state)
 {
     (void)state;
     uint8_t buf[64];
-    size_t n = tiff(buf, 0, 1, 0x0112, 4 /* LONG */, 1, 6, 0);
-    assert_int_equal(fu_exif_orientation(buf, n), 0);
-    n = tiff(buf, 1, 1, 0x010f /* Make */, 3, 1, 6, 0);
+    size_t n = tiff(buf, 1, 1, 0x010f /* Make */, 3, 1, 6, 0);
     assert_int_equal(fu_exif_orientation(buf, n), 0);
     n = tiff(buf, 1, 0, 0x0112, 3, 1, 6, 1); /* the thumbnail's orientation is not the image's */
     assert_int_equal(fu_exif_orientation(buf, n), 0);
@@ -534,6 +563,10 @@ static void exif_orientation_is_zero_when_absent_or_malformed(void **state)
     buf[10] = 0xf0; /* IFD0 offset far past the end */
     assert_int_equal(fu_exif_orientation(buf, n), 0);
     n = tiff(buf, 1, 1, 0x0112, 3, 0x40000000u, 6, 0); /* count that would overflow */
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 0, 1, 0x0112, 3, 2, 6, 0); /* two values: not one we could reset */
+    assert_int_equal(fu_exif_orientation(buf, n), 0);
+    n = tiff(buf, 0, 1, 0x0112, 7 /* UNDEFINED */, 1, 6, 0);
     assert_int_equal(fu_exif_orientation(buf, n), 0);
     assert_int_equal(fu_exif_orientation(NULL, 10), 0);
     assert_int_equal(fu_exif_orientation((const uint8_t *)"Exif\0\0", 6), 0);
@@ -547,11 +580,74 @@ static void exif_orientation_is_zero_when_absent_or_malformed(void **state)
     }
 }
 
+/* One IFD-0 entry {0x0112, type, count, value} written as its type says (a SHORT left-justified,
+ * a LONG in all four bytes), in either byte order, after a Make entry. */
+static size_t tiff_entry(uint8_t *b, int big, uint16_t type, uint32_t count, uint32_t value)
+{
+    size_t n = 0;
+#define P16(v) (big ? (b[n++] = (uint8_t)((v) >> 8), b[n++] = (uint8_t)(v)) \
+                    : (b[n++] = (uint8_t)(v), b[n++] = (uint8_t)((v) >> 8)))
+#define P32(v) (big ? (P16((uint32_t)(v) >> 16), P16((v) & 0xffff)) \
+                    : (P16((v) & 0xffff), P16((uint32_t)(v) >> 16)))
+    memcpy(b, big ? "MM\0*" : "II*\0", 4);
+    n = 4;
+    P32(8);
+    P16(2);
+    P16(0x010F); P16(2); P32(4); P32(0x41424300u); /* Make, ASCII, inline */
+    P16(0x0112); P16(type); P32(count);
+    if (type == 3) {
+        P16(value);
+        P16(0);
+    } else {
+        P32(value);
+    }
+    P32(0);
+#undef P16
+#undef P32
+    return n;
+}
+
+/* The reader (what the probe reports and the detector turns by) and the patcher (what
+ * faceup_fix resets) are one walk: for every block they name the same Orientation. */
+static void exif_reader_and_patcher_give_one_answer(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t type;
+        uint32_t count, value;
+        int want;
+    } cases[] = {
+        {3, 1, 6, 6}, {4, 1, 6, 6},      /* SHORT and LONG alike */
+        {3, 1, 1, 1}, {4, 1, 8, 8},
+        {3, 1, 9, 0}, {4, 1, 0x10006, 0}, /* out of 1..8: no orientation */
+        {3, 2, 6, 0}, {4, 2, 6, 0},      /* two values: not one we could reset */
+        {7, 1, 6, 0}, {5, 1, 6, 0},      /* UNDEFINED, RATIONAL */
+    };
+    uint8_t buf[64];
+    for (int big = 0; big <= 1; big++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            size_t n = tiff_entry(buf, big, cases[i].type, cases[i].count, cases[i].value);
+            for (size_t cut = 0; cut <= n; cut++) { /* and every truncation */
+                int read = fu_exif_orientation(buf, cut), found = -1;
+                int rc = fu_exif_patch(buf, cut, 0, 0, &found);
+                assert_int_equal(read, rc == 0 ? found : 0);
+                if (cut == n && read != cases[i].want)
+                    fail_msg("big=%d type=%u count=%u value=%u: read %d, want %d", big,
+                             cases[i].type, cases[i].count, cases[i].value, read, cases[i].want);
+            }
+            /* what was read is what gets reset (every single SHORT or LONG Orientation is) */
+            int found = -1, single = cases[i].count == 1 && (cases[i].type == 3 || cases[i].type == 4);
+            assert_int_equal(fu_exif_patch(buf, n, 1, 0, &found), 0);
+            assert_int_equal(found, cases[i].want);
+            assert_int_equal(fu_exif_orientation(buf, n), single ? 1 : 0);
+        }
+}
+
 /* ---- scaling ----------------------------------------------------------------------------- */
 
 static fu_image gray_row_image(int w, int h, const uint8_t *v)
 {
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(fu_image_alloc(&img, w, h), FACEUP_OK);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
@@ -564,8 +660,8 @@ static void resize_downscale_averages_areas_with_fractional_weights(void **state
     (void)state;
     /* 4x4 -> 2x2: each output is the mean of a 2x2 block */
     static const uint8_t quad[16] = {0, 4, 100, 100, 8, 12, 100, 100, 200, 200, 1, 3, 200, 200, 5, 7};
-    fu_image in = gray_row_image(4, 4, quad), out;
-    assert_int_equal(fu_image_resize(&in, 2, 2, &out), FACEUP_OK);
+    fu_image in = gray_row_image(4, 4, quad), out = {0};
+    assert_int_equal(fu_image_resize(&in, 2, 2, &out, NULL), FACEUP_OK);
     assert_int_equal(out.px[0], 6);
     assert_int_equal(out.px[3], 100);
     assert_int_equal(out.px[out.stride], 200);
@@ -576,12 +672,12 @@ static void resize_downscale_averages_areas_with_fractional_weights(void **state
     /* 3 -> 2: out0 = 2/3*p0 + 1/3*p1, out1 = 1/3*p1 + 2/3*p2 */
     static const uint8_t row[3] = {0, 90, 180};
     in = gray_row_image(3, 1, row);
-    assert_int_equal(fu_image_resize(&in, 2, 1, &out), FACEUP_OK);
+    assert_int_equal(fu_image_resize(&in, 2, 1, &out, NULL), FACEUP_OK);
     assert_int_equal(out.px[0], 30);
     assert_int_equal(out.px[3], 150);
     fu_image_free(&out);
     /* 3 -> 1: the mean */
-    assert_int_equal(fu_image_resize(&in, 1, 1, &out), FACEUP_OK);
+    assert_int_equal(fu_image_resize(&in, 1, 1, &out, NULL), FACEUP_OK);
     assert_int_equal(out.px[0], 90);
     fu_image_free(&out);
     fu_image_free(&in);
@@ -591,8 +687,8 @@ static void resize_upscale_is_bilinear_between_pixel_centres(void **state)
 {
     (void)state;
     static const uint8_t row[2] = {0, 255};
-    fu_image in = gray_row_image(2, 1, row), out;
-    assert_int_equal(fu_image_resize(&in, 4, 3, &out), FACEUP_OK);
+    fu_image in = gray_row_image(2, 1, row), out = {0};
+    assert_int_equal(fu_image_resize(&in, 4, 3, &out, NULL), FACEUP_OK);
     static const uint8_t want[4] = {0, 64, 191, 255}; /* at -0.25 (edge), 0.25, 0.75, 1.25 */
     for (int y = 0; y < 3; y++)
         for (int x = 0; x < 4; x++)
@@ -604,14 +700,14 @@ static void resize_upscale_is_bilinear_between_pixel_centres(void **state)
 static void resize_keeps_flat_images_flat_and_same_size_unchanged(void **state)
 {
     (void)state;
-    fu_image in;
+    fu_image in = {0};
     assert_int_equal(fu_image_alloc(&in, 37, 23), FACEUP_OK);
     for (size_t i = 0; i < (size_t)in.stride * in.h; i++)
         in.px[i] = (uint8_t)(i % 3 == 0 ? 123 : i % 3 == 1 ? 0 : 255);
     static const int sizes[][2] = {{10, 7}, {100, 50}, {1, 1}, {37, 5}, {3, 40}, {36, 22}};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        fu_image out;
-        assert_int_equal(fu_image_resize(&in, sizes[s][0], sizes[s][1], &out), FACEUP_OK);
+        fu_image out = {0};
+        assert_int_equal(fu_image_resize(&in, sizes[s][0], sizes[s][1], &out, NULL), FACEUP_OK);
         for (int y = 0; y < out.h; y++)
             for (int x = 0; x < out.w; x++) {
                 const uint8_t *p = out.px + y * out.stride + 3 * x;
@@ -623,12 +719,12 @@ static void resize_keeps_flat_images_flat_and_same_size_unchanged(void **state)
     fu_image_free(&in);
 
     struct blob b = fixture("orient_1.png");
-    fu_image img, same;
+    fu_image img = {0}, same = {0};
     assert_int_equal(decode(b, 0, &img, NULL), FACEUP_OK);
-    assert_int_equal(fu_image_resize(&img, img.w, img.h, &same), FACEUP_OK);
+    assert_int_equal(fu_image_resize(&img, img.w, img.h, &same, NULL), FACEUP_OK);
     assert_memory_equal(same.px, img.px, (size_t)img.stride * img.h);
     fu_image_free(&same);
-    assert_int_equal(fu_image_resize(&img, 6, 4, &same), FACEUP_OK); /* one pixel per block */
+    assert_int_equal(fu_image_resize(&img, 6, 4, &same, NULL), FACEUP_OK); /* one pixel per block */
     for (int by = 0; by < 4; by++)
         for (int bx = 0; bx < 6; bx++) {
             uint8_t want[3];
@@ -636,9 +732,64 @@ static void resize_keeps_flat_images_flat_and_same_size_unchanged(void **state)
             assert_memory_equal(same.px + by * same.stride + 3 * bx, want, 3);
         }
     fu_image_free(&same);
-    assert_int_equal(fu_image_resize(&img, 0, 4, &same), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_image_resize(&img, 0, 4, &same, NULL), FACEUP_ERR_ARGUMENT);
     fu_image_free(&img);
     free(b.data);
+}
+
+/* The crop as it was first written: copy the square (black outside the image) at full
+ * resolution, then scale it. The crop that samples the source where it stands must give the
+ * same bytes. */
+static void crop_reference(const fu_image *in, float cx, float cy, float side, int out_side,
+                           fu_image *out)
+{
+    int s = (int)lroundf(side), x0 = (int)lroundf(cx - side / 2), y0 = (int)lroundf(cy - side / 2);
+    fu_image square = {0};
+    assert_int_equal(fu_image_alloc(&square, s, s), FACEUP_OK);
+    for (int y = 0; y < s; y++)
+        for (int x = 0; x < s; x++) {
+            int sx = x0 + x, sy = y0 + y;
+            uint8_t *o = square.px + (size_t)y * square.stride + 3 * (size_t)x;
+            if (sx < 0 || sy < 0 || sx >= in->w || sy >= in->h)
+                memset(o, 0, 3);
+            else
+                memcpy(o, in->px + (size_t)sy * in->stride + 3 * (size_t)sx, 3);
+        }
+    assert_int_equal(fu_image_resize(&square, out_side, out_side, out, NULL), FACEUP_OK);
+    fu_image_free(&square);
+}
+
+static void crop_reads_the_window_in_place_black_outside(void **state)
+{
+    (void)state;
+    fu_image in = {0}, got = {0}, want = {0};
+    fu_buf scratch = {0};
+    assert_int_equal(fu_image_alloc(&in, 97, 61), FACEUP_OK);
+    for (size_t i = 0; i < (size_t)in.stride * in.h; i++)
+        in.px[i] = (uint8_t)(i * 2654435761u >> 13);
+    static const float cases[][4] = {
+        {48, 30, 20, 48},  {48, 30, 80, 48},   {5, 5, 30, 48},    {95, 60, 33.3f, 48},
+        {-10, 30, 25, 48}, {48, 30, 200, 224}, {200, 200, 10, 48}, {48.7f, 30.2f, 7.6f, 224},
+        {0, 0, 1, 1},      {96.5f, 60.5f, 61, 17},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const float *c = cases[i];
+        crop_reference(&in, c[0], c[1], c[2], (int)c[3], &want);
+        assert_int_equal(fu_image_crop_square(&in, c[0], c[1], c[2], (int)c[3], &got, &scratch),
+                         FACEUP_OK);
+        assert_int_equal(got.w, want.w);
+        assert_int_equal(got.h, want.h);
+        for (int y = 0; y < got.h; y++)
+            if (memcmp(got.px + (size_t)y * got.stride, want.px + (size_t)y * want.stride,
+                       (size_t)got.w * 3))
+                fail_msg("crop %zu differs from the reference in row %d", i, y);
+    }
+    assert_int_equal(fu_image_crop_square(&in, 10, 10, 0.5f, 48, &got, &scratch),
+                     FACEUP_ERR_ARGUMENT);
+    fu_buf_free(&scratch);
+    fu_image_free(&want);
+    fu_image_free(&got);
+    fu_image_free(&in);
 }
 
 /* ---- hostile input ----------------------------------------------------------------------- */
@@ -646,23 +797,23 @@ static void resize_keeps_flat_images_flat_and_same_size_unchanged(void **state)
 static void empty_and_foreign_bytes_are_not_an_image(void **state)
 {
     (void)state;
-    fu_image img;
+    fu_image img = {0};
     fu_probe p;
     char err[FU_ERRLEN];
-    assert_int_equal(fu_image_decode((const uint8_t *)"", 0, LIMIT, 0, &img, NULL, err),
+    assert_int_equal(fu_image_decode(NULL, (const uint8_t *)"", 0, LIMIT, 0, &img, NULL, err),
                      FACEUP_ERR_FORMAT);
     assert_string_equal(err, "empty input");
     assert_int_equal(fu_image_probe(NULL, 0, LIMIT, &p, err), FACEUP_ERR_FORMAT);
     static const char *const junk[] = {"hello, world", "GIF89a\1\0\1\0", "RIFF\0\0\0\0WAVEfmt ",
                                        "\xff\xd8", "\x89PNG"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
-        assert_int_equal(fu_image_decode((const uint8_t *)junk[i], strlen(junk[i]), LIMIT, 0,
+        assert_int_equal(fu_image_decode(NULL, (const uint8_t *)junk[i], strlen(junk[i]), LIMIT, 0,
                                          &img, NULL, err),
                          FACEUP_ERR_FORMAT);
         assert_null(img.px);
     }
-    assert_int_equal(fu_image_decode(NULL, 5, LIMIT, 0, &img, NULL, err), FACEUP_ERR_ARGUMENT);
-    assert_int_equal(fu_image_decode((const uint8_t *)"x", 1, LIMIT, -1, &img, NULL, err),
+    assert_int_equal(fu_image_decode(NULL, NULL, 5, LIMIT, 0, &img, NULL, err), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_image_decode(NULL, (const uint8_t *)"x", 1, LIMIT, -1, &img, NULL, err),
                      FACEUP_ERR_ARGUMENT);
 }
 
@@ -679,13 +830,14 @@ static void truncated_files_are_decode_errors(void **state)
             /* a copy of exactly the cut length, so ASan sees any read past it */
             uint8_t *part = malloc(cuts[c]);
             memcpy(part, b.data, cuts[c]);
-            fu_image img;
+            fu_image img = {0};
             char err[FU_ERRLEN] = "";
-            int rc = fu_image_decode(part, cuts[c], LIMIT, 0, &img, NULL, err);
+            int rc = fu_image_decode(NULL, part, cuts[c], LIMIT, 0, &img, NULL, err);
             if (rc != FACEUP_ERR_DECODE)
                 fail_msg("%s cut to %zu bytes: status %d (%s)", names[i], cuts[c], rc, err);
-            assert_null(img.px);
+            assert_int_equal(img.w, 0); /* no picture, whatever the decoder had begun */
             assert_true(err[0] != '\0');
+            fu_image_free(&img);
             free(part);
         }
         free(b.data);
@@ -695,7 +847,7 @@ static void truncated_files_are_decode_errors(void **state)
 static void absurd_header_dimensions_are_refused_before_decoding(void **state)
 {
     (void)state;
-    fu_image img;
+    fu_image img = {0};
     fu_probe p;
     char err[FU_ERRLEN];
 
@@ -703,15 +855,15 @@ static void absurd_header_dimensions_are_refused_before_decoding(void **state)
     uint8_t png[64];
     size_t n = png_header_only(png, 100000, 100000);
     assert_int_equal(fu_image_probe(png, n, LIMIT, &p, err), FACEUP_ERR_TOO_MANY_PIXELS);
-    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(fu_image_decode(NULL, png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_TOO_MANY_PIXELS);
     assert_null(img.px);
     assert_non_null(strstr(err, "100000x100000"));
     n = png_header_only(png, 0x80000000u, 1); /* over PNG's own 2^31-1 */
-    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+    assert_int_equal(fu_image_decode(NULL, png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
     n = png_header_only(png, 40, 40); /* a fine header, then no IDAT */
-    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+    assert_int_equal(fu_image_decode(NULL, png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
     png[29] ^= 1;                     /* IHDR CRC no longer matches */
-    assert_int_equal(fu_image_decode(png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
+    assert_int_equal(fu_image_decode(NULL, png, n, LIMIT, 0, &img, NULL, err), FACEUP_ERR_DECODE);
 
     /* JPEG: SOF0 patched to 65000 x 65000 */
     struct blob b = fixture("orient_1.jpg");
@@ -742,7 +894,7 @@ static void animated_webp_is_refused(void **state)
 {
     (void)state;
     struct blob b = fixture("animated.webp");
-    fu_image img;
+    fu_image img = {0};
     assert_int_equal(decode(b, 0, &img, NULL), FACEUP_ERR_FORMAT);
     assert_null(img.px);
     free(b.data);
@@ -772,9 +924,9 @@ static void corrupted_files_never_crash(void **state)
                 seed = seed * 1664525u + 1013904223u;
                 len = 1 + (seed >> 8) % len;
             }
-            fu_image img;
+            fu_image img = {0};
             char err[FU_ERRLEN];
-            int rc = fu_image_decode(m, len, 4000000, round % 2 ? 0 : 16, &img, NULL, err);
+            int rc = fu_image_decode(NULL, m, len, 4000000, round % 2 ? 0 : 16, &img, NULL, err);
             if (rc == FACEUP_OK) {
                 unsigned sum = 0; /* touch every pixel */
                 for (size_t j = 0; j < (size_t)img.stride * img.h; j++)
@@ -785,7 +937,7 @@ static void corrupted_files_never_crash(void **state)
                 if (rc != FACEUP_ERR_FORMAT && rc != FACEUP_ERR_DECODE &&
                     rc != FACEUP_ERR_TOO_MANY_PIXELS)
                     fail_msg("%s round %d: status %d (%s)", names[i], round, rc, err);
-                assert_null(img.px);
+                assert_int_equal(img.w, 0);
             }
             fu_image_free(&img);
             free(m);
@@ -806,14 +958,17 @@ int main(void)
         cmocka_unit_test(jpeg_colour_gray_progressive_and_cmyk_match_pillow),
         cmocka_unit_test(jpeg_reduced_decode_picks_smallest_scale_keeping_min_side),
         cmocka_unit_test(decode_ignores_min_side_for_png_and_webp),
-        cmocka_unit_test(apply_exif_shows_every_orientation_upright),
-        cmocka_unit_test(apply_exif_follows_the_exif_specification),
-        cmocka_unit_test(rotate_turns_clockwise),
+        cmocka_unit_test(exif_orientation_turns_every_fixture_upright),
+        cmocka_unit_test(turning_by_an_exif_orientation_follows_the_exif_specification),
+        cmocka_unit_test(turning_clockwise_by_quarter_turns),
+        cmocka_unit_test(a_reused_image_keeps_its_buffer_for_smaller_pictures),
         cmocka_unit_test(exif_orientation_reads_both_byte_orders_with_or_without_header),
         cmocka_unit_test(exif_orientation_is_zero_when_absent_or_malformed),
+        cmocka_unit_test(exif_reader_and_patcher_give_one_answer),
         cmocka_unit_test(resize_downscale_averages_areas_with_fractional_weights),
         cmocka_unit_test(resize_upscale_is_bilinear_between_pixel_centres),
         cmocka_unit_test(resize_keeps_flat_images_flat_and_same_size_unchanged),
+        cmocka_unit_test(crop_reads_the_window_in_place_black_outside),
         cmocka_unit_test(empty_and_foreign_bytes_are_not_an_image),
         cmocka_unit_test(truncated_files_are_decode_errors),
         cmocka_unit_test(absurd_header_dimensions_are_refused_before_decoding),

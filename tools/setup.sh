@@ -8,7 +8,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 APT_PACKAGES=(
   build-essential cmake pkg-config clang llvm
-  libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libpng-dev libwebp-dev libexif-dev libmicrohttpd-dev libcmocka-dev
+  libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libpng-dev libwebp-dev libmicrohttpd-dev libcmocka-dev
   python3 python3-venv python3-pip
   curl chromium imagemagick
 )

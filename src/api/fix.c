@@ -1,5 +1,6 @@
 /*
- * fix.c - faceup_fix(): from the detector's decision to one transform, handed to a fixer.
+ * fix.c - faceup_fix(): the policy, from the detector's decision to one transform handed to the
+ * codec of the input's format.
  *
  * The policy, in the order it is applied:
  *
@@ -21,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/codec.h"
 #include "api/handle.h"
 
 int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
@@ -62,16 +62,8 @@ int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *pr
         !(plan.reset_orientation && exif > 1)) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
-    } else if (target != probe->format) {
-        rc = fu_fix_convert(data, size, &plan, target, &buf, err);
-        out->path = FACEUP_FIX_REENCODED;
     } else {
-        switch (probe->format) {
-        case FACEUP_FORMAT_JPEG: rc = fu_fix_jpeg(data, size, &plan, &buf, &out->path, err); break;
-        case FACEUP_FORMAT_PNG: rc = fu_fix_png(data, size, &plan, &buf, &out->path, err); break;
-        case FACEUP_FORMAT_WEBP: rc = fu_fix_webp(data, size, &plan, &buf, &out->path, err); break;
-        default: rc = FACEUP_ERR_FORMAT; break;
-        }
+        rc = fu_codec_fix(data, size, probe, target, &plan, &buf, &out->path, err);
     }
     if (rc != FACEUP_OK) {
         fu_buf_free(&buf);

@@ -1,17 +1,28 @@
 /*
+ * api/ - the library's public face (include/faceup.h): the handle with its parameters, errors
+ * and workspace (handle.c), faceup_detect from bytes or pixels to a result (detect.c), the fix
+ * policy (fix.c), results and their JSON (result.c). The top floor: includes decide/, codec/,
+ * geom/ and base/; nothing includes it but the tests.
+ *
  * handle.h - what a faceup handle holds (internal).
  *
- * The handle owns its options, the message of its last error, and the detector's workspace, which
- * is sized for the largest input seen so far and then reused: the hot path does not allocate.
+ * The handle owns its options, the message of its last error, and the workspace of the hot
+ * path: the decoder (codec), the decoded and the EXIF-turned image, and the decider with its
+ * networks and working copies. Each keeps its capacity from one call to the next, so a detect
+ * allocates only its result once the handle has seen an image of the size; buffers over
+ * FU_WORKSPACE_KEEP bytes are given back after the call, so one huge image does not stay
+ * resident in every worker.
  */
 #ifndef FU_HANDLE_H
 #define FU_HANDLE_H
 
+#include "base/err.h"
+#include "codec/codec.h"
+#include "decide/orientation.h"
 #include "faceup.h"
 #include "geom/image.h"
 
-struct fu_detector;
-struct fu_orient_net;
+#define FU_WORKSPACE_KEEP ((size_t)16 << 20)
 
 struct faceup {
     /* options (faceup_set_param) */
@@ -25,8 +36,11 @@ struct faceup {
     int detail;
 
     char errmsg[FU_ERRLEN];
-    struct fu_detector *det;   /* network workspace + thread pool, created lazily */
-    struct fu_orient_net *cls; /* the orientation classifier's workspace, created lazily */
+
+    /* the workspace */
+    fu_codec *codec;
+    fu_image stored, displayed;   /* as decoded; with the EXIF Orientation applied */
+    fu_decider *decider;          /* made on first use, for `threads` */
 };
 
 /* Record "func(): message" as the handle's last error and return `status`. */
@@ -36,13 +50,18 @@ int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
 #endif
     ;
 
-/* Decide the orientation of an image already decoded and oriented for display (EXIF applied).
- * `exif_orientation` is copied into the result. */
-int fu_detect_image(faceup *h, const fu_image *displayed, int exif_orientation,
-                    faceup_result **result);
-
 /* faceup_detect() that also returns what the header said (for faceup_fix). */
 int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result **result,
                       fu_probe *probe);
+
+/* A result for n_faces faces, zeroed, in one allocation (faceup_result_free() frees it). */
+faceup_result *fu_result_new(int n_faces);
+
+/* faceup_fix() without the detector: apply a counter-clockwise turn of the displayed image
+ * (0/90/180/270, folded with the EXIF Orientation the probe found), or, when rotate_ccw < 0,
+ * leave the orientation as it is. Fills every field of *out but `result`. The handle supplies
+ * the options and receives the error message. */
+int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
+                 int rotate_ccw, faceup_fixed *out);
 
 #endif

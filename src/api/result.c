@@ -1,10 +1,28 @@
 /*
- * result_json.c - a result as the one-line JSON object of `faceup detect --json`.
+ * result.c - results: their memory, and the one-line JSON object of `faceup detect --json`.
  */
 #include <stdlib.h>
 
-#include "faceup.h"
+#include "api/handle.h"
 #include "base/strbuf.h"
+
+/* The faces right after the struct: one allocation, one free. */
+faceup_result *fu_result_new(int n_faces)
+{
+    size_t head = sizeof(faceup_result);
+    head = (head + _Alignof(faceup_face) - 1) / _Alignof(faceup_face) * _Alignof(faceup_face);
+    faceup_result *r = calloc(1, head + (size_t)n_faces * sizeof(faceup_face));
+    if (r && n_faces > 0) {
+        r->faces = (faceup_face *)(void *)((char *)r + head);
+        r->n_faces = n_faces;
+    }
+    return r;
+}
+
+void faceup_result_free(faceup_result *r)
+{
+    free(r);
+}
 
 static void orientation_json(fu_strbuf *b, int orientation)
 {

@@ -8,20 +8,25 @@
 
 #include "faceup.h"
 
+int fu_buf_reserve(fu_buf *b, size_t need)
+{
+    if (need <= b->cap)
+        return FACEUP_OK;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return FACEUP_ERR_NOMEM;
+    b->p = p;
+    b->cap = cap;
+    return FACEUP_OK;
+}
+
 int fu_buf_put(fu_buf *b, const void *data, size_t n)
 {
-    if (n > SIZE_MAX - b->n)
+    if (n > SIZE_MAX - b->n || fu_buf_reserve(b, b->n + n) != FACEUP_OK)
         return FACEUP_ERR_NOMEM;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap = cap > SIZE_MAX / 2 ? b->n + n : cap * 2;
-        uint8_t *p = realloc(b->p, cap);
-        if (!p)
-            return FACEUP_ERR_NOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
     if (n)
         memcpy(b->p + b->n, data, n);
     b->n += n;

@@ -42,15 +42,35 @@ void fu_strbuf_printf(fu_strbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is not one (RFC 3629,
+ * table 3-7 of Unicode: no overlong forms, no surrogates, nothing above U+10FFFF). The second
+ * byte's range depends on the first; the others are always 80..BF. A NUL ends the check, as
+ * it fails every continuation test. */
 static int utf8_len(const unsigned char *s)
 {
+    unsigned lo = 0x80, hi = 0xBF;
+    int n;
     if (s[0] < 0x80)
         return 1;
-    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    if (s[0] >= 0xF8)
-        n = 0;
-    for (int i = 1; i < n; i++)
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        n = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        n = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xE0)
+        lo = 0xA0;
+    else if (s[0] == 0xED)
+        hi = 0x9F;
+    else if (s[0] == 0xF0)
+        lo = 0x90;
+    else if (s[0] == 0xF4)
+        hi = 0x8F;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     return n;

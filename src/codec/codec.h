@@ -1,24 +1,71 @@
 /*
- * fix.h - the parts of faceup_fix(): the plan, the output buffer, one fixer per format (internal).
+ * codec/ - encoded images, one file per format: jpeg.c (and jpeg_turn.c, its DCT-domain turn),
+ * png.c, webp.c. Each owns everything about its format: the magic bytes, the header probe, the
+ * decode to 8-bit RGB (scaled where the format allows), finding and patching its EXIF block,
+ * the turn in its own pixels or coefficients (lossless where the format allows), and reading and
+ * writing the metadata a change of format carries along. exif.c is the TIFF walk they share;
+ * convert.c changes the format; codec.c is this interface and sends each call to its format.
+ * Includes base/ and geom/ only: a codec knows pixels, not faces.
  *
- * fix.c decides what to do (the detector's turn folded with the EXIF Orientation into one fu_d4)
- * and hands a fu_fix_plan to the fixer of the input's format:
- *   fix_jpeg.c   DCT-domain turn, or a re-encode with the source's own tables when the turn
- *                would otherwise have to drop partial edge blocks;
- *   fix_png.c    pixels turned at their own bit depth, chunks copied around the new IDAT;
- *   fix_webp.c   lossless re-encoded lossless, lossy at the source's estimated quality.
- * Each one copies the metadata it can keep byte for byte and patches the EXIF block in place.
+ * codec.h - the interface of the codecs (internal).
+ *
+ * Every input is hostile until its header says otherwise: the format is sniffed from its magic
+ * bytes, the dimensions read from the header alone, and the image refused when width*height
+ * is over the caller's pixel limit before anything is allocated for its pixels.
  */
-#ifndef FU_FIX_H
-#define FU_FIX_H
+#ifndef FU_CODEC_H
+#define FU_CODEC_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
-#include "geom/d4.h"
+#include "base/err.h"
 #include "faceup.h"
+#include "geom/d4.h"
 #include "geom/image.h"
+
+/* What the header of an encoded image says, before any pixel is decoded. */
+typedef struct fu_probe {
+    faceup_format format;
+    int width, height;        /* as stored (before EXIF) */
+    int exif_orientation;     /* 1..8, or 0 when the file has no EXIF Orientation tag */
+    int lossy;                /* WebP: 1 for VP8 (lossy), 0 for VP8L; JPEG: 1; PNG: 0 */
+} fu_probe;
+
+/* A decoder's state kept from one image to the next (the JPEG decompressor and the memory it
+ * decodes in), so that decoding allocates nothing once it has seen an image of the size. One
+ * thread at a time. */
+typedef struct fu_codec fu_codec;
+
+/* NULL when out of memory. fu_codec_destroy(NULL) is a no-op. */
+fu_codec *fu_codec_create(void);
+void fu_codec_destroy(fu_codec *c);
+
+/* Give back memory kept for images over `keep` bytes (the next large image allocates again). */
+void fu_codec_trim(fu_codec *c, size_t keep);
+
+/* Read format, stored dimensions and EXIF orientation from the header only. Checks
+ * width*height <= max_pixels (which must be > 0). Returns a faceup_status; on error writes a
+ * message to err (err may be NULL) and zeroes *out. Empty or foreign bytes: FACEUP_ERR_FORMAT;
+ * a damaged or truncated header: FACEUP_ERR_DECODE. */
+int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_probe *out,
+                   char err[FU_ERRLEN]);
+
+/* Decode to RGB into `out`, whose buffer is reused when large enough (out must be an image or
+ * zeroed). `c` keeps the decoder between calls; NULL decodes with a temporary one. For JPEG,
+ * when min_side > 0, the smallest DCT scaling factor is used whose output still has both sides
+ * >= min_side (or the full size when none does), so large photos are never decoded at full
+ * resolution. Alpha is composited over black; 16-bit is reduced to 8; palette, grayscale and
+ * CMYK are converted. The pixel limit is checked before any decode. Data that ends early or is
+ * corrupt anywhere (libjpeg warnings included) is FACEUP_ERR_DECODE; animated WebP is
+ * FACEUP_ERR_FORMAT. info (may be NULL) gets what fu_image_probe says, so its width/height are
+ * the stored size even when JPEG decoding was reduced. On failure `out` holds no picture
+ * (w = h = 0) but keeps its buffer. */
+int fu_image_decode(fu_codec *c, const uint8_t *data, size_t size, long long max_pixels,
+                    int min_side, fu_image *out, fu_probe *info, char err[FU_ERRLEN]);
+
+/* ---- turning the encoded image (faceup_fix) ----------------------------------------------- */
 
 typedef struct fu_fix_plan {
     fu_d4 t;               /* applied to the stored pixels */
@@ -29,48 +76,13 @@ typedef struct fu_fix_plan {
     long long max_pixels;
 } fu_fix_plan;
 
-/* The fixers. The input has been probed as the fixer's format; on success *out holds a new
- * image and *path says how it was made. On failure: a faceup_status and a message in err. */
-int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
-                faceup_fix_path *path, char err[FU_ERRLEN]);
-int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
-               faceup_fix_path *path, char err[FU_ERRLEN]);
-int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
-                faceup_fix_path *path, char err[FU_ERRLEN]);
-
-/* After the EXIF block of an output was patched (patch status rc, Orientation value found):
- * NULL when the output is safe, else why it is not. An output whose Orientation could not be
- * reset would be turned twice by viewers, so the fixers refuse it rather than write it. */
-const char *fu_fix_check_reset(const fu_fix_plan *plan, int rc, int found);
-
-/* Decode, apply plan->t, and encode in another format (the EXIF, ICC and XMP blocks of the
- * source go along when plan->keep_metadata). Always FACEUP_FIX_REENCODED. */
-int fu_fix_convert(const uint8_t *data, size_t size, const fu_fix_plan *plan,
-                   faceup_format target, fu_buf *out, char err[FU_ERRLEN]);
-
-/* Patch the EXIF block(s) of an encoded image in place (see fu_exif_patch), leaving every other
- * byte as it is; the PNG one also rewrites the CRC of the eXIf chunk it patched. Returns 0, or
- * FU_EXIF_MALFORMED when the container is damaged before its end or a block that had to change
- * could not be read. *found is the Orientation value the first block held (0: none). */
-int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
-int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
-int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
-
-/* Iterate over the marker segments of a JPEG before its first scan: start with *pos = 0; each
- * call returns 1 with the marker (0xE0 = APP0 ...) and the offset and length of its payload,
- * 0 at SOS or EOI, -1 when the stream is damaged. */
-int fu_jpeg_next_segment(const uint8_t *data, size_t size, size_t *pos, int *marker,
-                         size_t *payload, size_t *len);
-
-/* The quality (0..100) a lossy WebP frame was encoded at, estimated from the base quantiser in
- * its VP8 frame header (the payload of the "VP8 " chunk); -1 when the header is damaged. */
-float fu_webp_estimate_quality(const uint8_t *vp8, size_t size);
-
-/* faceup_fix() without the detector: apply a counter-clockwise turn of the displayed image
- * (0/90/180/270, folded with the EXIF Orientation the probe found), or, when rotate_ccw < 0,
- * leave the orientation as it is. Fills every field of *out but `result`. The handle supplies
- * the options and receives the error message. */
-int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
-                 int rotate_ccw, faceup_fixed *out);
+/* Apply plan->t to an image probed as `probe` and encode the result in `target` (its own
+ * format: the format's fixer, which copies the metadata it can keep byte for byte and patches
+ * the EXIF block in place; another format: decoded, turned and encoded, see convert.c). On
+ * success *out holds a new image and *path says how it was made; on failure a faceup_status and
+ * a message in err. */
+int fu_codec_fix(const uint8_t *data, size_t size, const fu_probe *probe, faceup_format target,
+                 const fu_fix_plan *plan, fu_buf *out, faceup_fix_path *path,
+                 char err[FU_ERRLEN]);
 
 #endif

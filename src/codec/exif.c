@@ -1,5 +1,11 @@
 /*
- * exif_patch.c - a bounded walk over IFD 0 and the Exif IFD, overwriting values in place.
+ * exif.c - the EXIF tags faceup reads and writes: Orientation (0x0112) in IFD 0, and the pixel
+ * dimensions of the Exif IFD.
+ *
+ * One bounded walk serves both the reader (what the probe reports, so what the detector turns
+ * the picture by) and the patcher (what faceup_fix resets), so the two can never disagree about
+ * where the tag is or what it says: an Orientation is one SHORT or LONG value in IFD 0, and a
+ * value outside 1..8 is no orientation at all.
  *
  * TIFF layout: an 8-byte header ("II*\0" little-endian or "MM\0*" big-endian, then the offset of
  * IFD 0), then IFDs: a 2-byte entry count and 12-byte entries {tag, type, count, value-or-offset}.
@@ -23,7 +29,7 @@ enum {
 };
 
 typedef struct tiff {
-    uint8_t *p;   /* the TIFF header */
+    const uint8_t *p;   /* the TIFF header */
     size_t size;
     int big;      /* "MM": big-endian */
 } tiff;
@@ -39,13 +45,6 @@ static uint32_t get32(const tiff *t, size_t off)
     const uint8_t *b = t->p + off;
     return t->big ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
                   : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
-}
-
-static void put16(const tiff *t, size_t off, unsigned v)
-{
-    uint8_t *b = t->p + off;
-    b[t->big ? 0 : 1] = (uint8_t)(v >> 8);
-    b[t->big ? 1 : 0] = (uint8_t)v;
 }
 
 /* The offset of the entry table of the IFD at `ifd` and its entry count, or -1 when the table
@@ -77,12 +76,19 @@ static int single_value(const tiff *t, size_t entry)
     return (type == TYPE_SHORT || type == TYPE_LONG) && get32(t, entry + 4) == 1;
 }
 
-int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_dims,
-                  int *orientation)
+/* What the walk found: IFD 0's entry table, the first Orientation value, and with `dims` the
+ * PixelXDimension and PixelYDimension entries (0: absent). */
+typedef struct walk {
+    size_t first0;
+    unsigned n0;
+    int orientation;
+    size_t px, py;
+} walk;
+
+/* The TIFF header at `exif` ("Exif\0\0" prefix allowed). Returns 0, or FU_EXIF_MALFORMED. */
+static int open_tiff(const uint8_t *exif, size_t size, tiff *t)
 {
     static const uint8_t prefix[6] = {'E', 'x', 'i', 'f', 0, 0};
-    if (orientation)
-        *orientation = 0;
     if (!exif)
         return FU_EXIF_MALFORMED;
     if (size >= sizeof prefix && memcmp(exif, prefix, sizeof prefix) == 0) {
@@ -91,57 +97,87 @@ int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_di
     }
     if (size < 8)
         return FU_EXIF_MALFORMED;
-    tiff t = {exif, size, 0};
+    *t = (tiff){exif, size, 0};
     if (memcmp(exif, "MM\0*", 4) == 0)
-        t.big = 1;
+        t->big = 1;
     else if (memcmp(exif, "II*\0", 4) != 0)
         return FU_EXIF_MALFORMED;
+    return 0;
+}
 
-    size_t first0, first1 = 0;
-    unsigned n0, n1 = 0;
-    if (ifd_entries(&t, get32(&t, 4), &first0, &n0) < 0)
+/* Walk IFD 0 and, with `dims`, the Exif IFD. Returns 0, or FU_EXIF_MALFORMED. */
+static int walk_ifds(const tiff *t, int dims, walk *w)
+{
+    memset(w, 0, sizeof *w);
+    if (ifd_entries(t, get32(t, 4), &w->first0, &w->n0) < 0)
         return FU_EXIF_MALFORMED;
-
-    size_t px = 0, py = 0;
-    size_t exif_ifd = find_tag(&t, first0, n0, TAG_EXIF_IFD);
-    if (swap_dims && exif_ifd) {
-        unsigned type = get16(&t, exif_ifd + 2);
+    for (unsigned i = 0; i < w->n0 && !w->orientation; i++) {
+        size_t e = w->first0 + 12 * (size_t)i;
+        if (get16(t, e) != TAG_ORIENTATION || !single_value(t, e))
+            continue;
+        uint32_t v = get16(t, e + 2) == TYPE_SHORT ? get16(t, e + 8) : get32(t, e + 8);
+        w->orientation = v >= 1 && v <= 8 ? (int)v : 0;
+    }
+    size_t exif_ifd = find_tag(t, w->first0, w->n0, TAG_EXIF_IFD);
+    if (dims && exif_ifd) {
+        size_t first1;
+        unsigned n1, type = get16(t, exif_ifd + 2);
         if (type != TYPE_LONG && type != TYPE_IFD)
             return FU_EXIF_MALFORMED;
-        if (ifd_entries(&t, get32(&t, exif_ifd + 8), &first1, &n1) < 0)
+        if (ifd_entries(t, get32(t, exif_ifd + 8), &first1, &n1) < 0)
             return FU_EXIF_MALFORMED;
-        px = find_tag(&t, first1, n1, TAG_PIXEL_X);
-        py = find_tag(&t, first1, n1, TAG_PIXEL_Y);
+        w->px = find_tag(t, first1, n1, TAG_PIXEL_X);
+        w->py = find_tag(t, first1, n1, TAG_PIXEL_Y);
     }
+    return 0;
+}
 
-    /* The walk succeeded: now write. Every Orientation entry of IFD 0 is reset, not only the
-     * first: a reader that takes the last of two duplicates must not see the old turn. */
-    for (unsigned i = 0; i < n0; i++) {
-        size_t e = first0 + 12 * (size_t)i;
-        if (get16(&t, e) != TAG_ORIENTATION || !single_value(&t, e))
+int fu_exif_orientation(const uint8_t *exif, size_t size)
+{
+    tiff t;
+    walk w;
+    if (open_tiff(exif, size, &t) < 0 || walk_ifds(&t, 0, &w) < 0)
+        return 0;
+    return w.orientation;
+}
+
+/* Reset every Orientation entry of IFD 0 to 1, not only the first: a reader that takes the last
+ * of two duplicates must not see the old turn. A SHORT sits in the first two bytes of the value
+ * field; a LONG holds the same small number, so in either byte order writing the value 1 in the
+ * field's width is right. */
+static void reset_orientation(uint8_t *p, const tiff *t, const walk *w)
+{
+    for (unsigned i = 0; i < w->n0; i++) {
+        size_t e = w->first0 + 12 * (size_t)i;
+        if (get16(t, e) != TAG_ORIENTATION || !single_value(t, e))
             continue;
-        /* A SHORT sits in the first two bytes of the value field; a LONG holds the same small
-         * number, so in either byte order writing the value 1 in the field's width is right. */
-        unsigned type = get16(&t, e + 2);
-        uint32_t value = type == TYPE_SHORT ? get16(&t, e + 8) : get32(&t, e + 8);
-        if (orientation && !*orientation)
-            *orientation = value >= 1 && value <= 8 ? (int)value : 0;
-        if (reset_orientation) {
-            if (type == TYPE_SHORT) {
-                put16(&t, e + 8, 1);
-            } else {
-                memset(t.p + e + 8, 0, 4);
-                t.p[e + (t.big ? 11 : 8)] = 1;
-            }
-        }
+        int width = get16(t, e + 2) == TYPE_SHORT ? 2 : 4;
+        memset(p + e + 8, 0, (size_t)width);
+        p[e + 8 + (t->big ? width - 1 : 0)] = 1;
     }
-    if (px && py && single_value(&t, px) && single_value(&t, py)) {
+}
+
+int fu_exif_patch(uint8_t *exif, size_t size, int reset, int swap_dims, int *orientation)
+{
+    tiff t;
+    walk w;
+    if (orientation)
+        *orientation = 0;
+    if (open_tiff(exif, size, &t) < 0 || walk_ifds(&t, swap_dims, &w) < 0)
+        return FU_EXIF_MALFORMED;
+    if (orientation)
+        *orientation = w.orientation;
+    /* The walk succeeded: now write, into the block the walk read (t.p is inside it). */
+    uint8_t *p = exif + (t.p - exif);
+    if (reset)
+        reset_orientation(p, &t, &w);
+    if (w.px && w.py && single_value(&t, w.px) && single_value(&t, w.py)) {
         /* Exchange type, count and value, leaving the tag numbers (and so the required
          * ascending order of the entries) where they are; works for SHORT and LONG alike. */
         uint8_t tmp[10];
-        memcpy(tmp, t.p + px + 2, 10);
-        memcpy(t.p + px + 2, t.p + py + 2, 10);
-        memcpy(t.p + py + 2, tmp, 10);
+        memcpy(tmp, p + w.px + 2, 10);
+        memcpy(p + w.px + 2, p + w.py + 2, 10);
+        memcpy(p + w.py + 2, tmp, 10);
     }
     return 0;
 }

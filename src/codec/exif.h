@@ -1,19 +1,25 @@
 /*
- * exif_patch.h - reset the EXIF Orientation tag in place (internal).
+ * exif.h - read the EXIF Orientation, and reset it in place (internal).
  *
- * Once faceup_fix has turned the stored pixels, the Orientation tag must say 1, or a viewer would
+ * The reader and the patcher are one walk over the TIFF structure (exif.c), so whatever
+ * orientation faceup reads is the one it can reset, and the other way round. Once faceup_fix has turned the stored pixels, the Orientation tag must say 1, or a viewer would
  * turn the picture a second time; and when width and height were exchanged, so must be the
  * PixelXDimension and PixelYDimension tags. Rebuilding the EXIF block with a library would
  * rewrite every other field too (offsets, maker notes, padding), so these few values are
  * overwritten where they stand and every other byte of the block stays as it was.
  */
-#ifndef FU_EXIF_PATCH_H
-#define FU_EXIF_PATCH_H
+#ifndef FU_EXIF_H
+#define FU_EXIF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define FU_EXIF_MALFORMED (-1)
+
+/* The EXIF Orientation value (1..8) in a TIFF-structured EXIF block ("Exif\0\0" prefix
+ * allowed): the first entry of IFD 0 with tag 0x0112 holding one SHORT or LONG value in 1..8.
+ * 0 when there is none or the block is malformed (exactly when fu_exif_patch would find none). */
+int fu_exif_orientation(const uint8_t *exif, size_t size);
 
 /* Patch a TIFF-structured EXIF block ("Exif\0\0" prefix allowed) in place: the Orientation of
  * IFD 0 becomes 1 when `reset_orientation`; PixelXDimension and PixelYDimension of the Exif IFD

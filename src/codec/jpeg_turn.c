@@ -1,5 +1,5 @@
 /*
- * fix_jpeg.c - turn a JPEG without decoding it, or with the least loss when that is impossible.
+ * jpeg_turn.c - turn a JPEG without decoding it, or with the least loss when that is impossible.
  *
  * The lossless path. A quarter turn or mirror of a JPEG can be done on the quantised DCT
  * coefficients: move each 8x8 block to its new place, transpose it when the axes swap, and negate
@@ -27,28 +27,20 @@
  *
  * Markers. APPn and COM segments are copied in their original order, byte for byte (JFIF and
  * Adobe included: the encoder is told not to write its own), except the EXIF Orientation and
- * pixel dimensions, patched in place (exif_patch.c), and an MPF index (APP2 "MPF"), dropped
+ * pixel dimensions, patched in place (exif.c), and an MPF index (APP2 "MPF"), dropped
  * because the images it points to, appended after EOI, are not carried over. Stripping metadata
  * keeps only JFIF and Adobe, which say how to read the colours.
  *
- * libjpeg reports errors by calling error_exit, which longjmps back to run(). Everything that has
- * to survive the jump lives in the heap-allocated `job`, never in a local, and cleanup happens in
- * one place. Warnings (corrupt or truncated data) are errors here, as in the decoder the detector
- * uses: a damaged input is refused, not "fixed" into a damaged output.
+ * libjpeg's errors longjmp back to run() (jpeg.h). Everything that has to survive the jump lives
+ * in the heap-allocated `job`, never in a local, and cleanup happens in one place. Warnings
+ * (corrupt or truncated data) are errors here, as in the decoder the detector uses: a damaged
+ * input is refused, not "fixed" into a damaged output.
  */
+#include "codec/jpeg.h"
+
 #include <limits.h>
-#include <setjmp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jerror.h>
-#include <jpeglib.h>
-
-#include "codec/exif.h"
-#include "codec/codec.h"
-
-#define MAX_SCANS 500 /* a progressive JPEG with more scans is an attack (libjpeg-turbo's limit) */
 
 typedef JBLOCKARRAY (*access_fn)(j_common_ptr, jvirt_barray_ptr, JDIMENSION, JDIMENSION,
                                  boolean);
@@ -64,11 +56,7 @@ typedef struct strip {
 } strip;
 
 typedef struct job {
-    struct jpeg_error_mgr jerr;
-    struct jpeg_progress_mgr progress;
-    jmp_buf jmp;
-    int status;       /* what a longjmp means */
-    char *err;
+    fu_jpeg_err e;    /* libjpeg's errors, and ours, come back to run() through it */
 
     const fu_fix_plan *plan;
     int tr, fx, fy;   /* plan->t as transpose, mirror x, mirror y */
@@ -99,9 +87,7 @@ typedef struct job {
 
 static void job_fail(job *j, int status, const char *msg)
 {
-    j->status = status;
-    snprintf(j->err, FU_ERRLEN, "%s", msg);
-    longjmp(j->jmp, 1);
+    fu_jpeg_throw(&j->e, status, msg);
 }
 
 /* The compressed output goes to a fu_buf. (jpeg_mem_dest would do, but after it has grown its
@@ -139,48 +125,11 @@ static void dest_term(j_compress_ptr c)
     j->out.n = j->out.cap - j->dest.free_in_buffer;
 }
 
-static void on_error(j_common_ptr c)
-{
-    job *j = c->client_data;
-    char msg[JMSG_LENGTH_MAX];
-    (*c->err->format_message)(c, msg);
-    int status = c->err->msg_code == JERR_OUT_OF_MEMORY ? FACEUP_ERR_NOMEM
-               : c->is_decompressor ? FACEUP_ERR_DECODE : FACEUP_ERR_ENCODE;
-    job_fail(j, status, msg);
-}
-
-static void on_message(j_common_ptr c, int level)
-{
-    if (level < 0)
-        on_error(c);
-}
-
-static void on_output(j_common_ptr c)
-{
-    (void)c; /* a library does not print */
-}
-
-static void on_progress(j_common_ptr c)
-{
-    if (c->is_decompressor && ((j_decompress_ptr)c)->input_scan_number > MAX_SCANS)
-        job_fail(c->client_data, FACEUP_ERR_DECODE, "more than 500 scans: refused");
-}
-
 /* ---- markers --------------------------------------------------------------------------- */
 
 static int is_app(const jpeg_saved_marker_ptr m, int n, const char *id, unsigned idlen)
 {
     return m->marker == JPEG_APP0 + n && m->data_length >= idlen && !memcmp(m->data, id, idlen);
-}
-
-/* Patch one EXIF block, remembering what the first one said. */
-static int patch_block(uint8_t *p, size_t n, int reset, int swap, int *found)
-{
-    int o = 0;
-    int rc = fu_exif_patch(p, n, reset, swap, &o);
-    if (*found < 0)
-        *found = rc == 0 ? o : 0;
-    return rc;
 }
 
 static void copy_markers(job *j)
@@ -193,8 +142,8 @@ static void copy_markers(job *j)
         if (is_app(m, 2, "MPF", 4))
             continue;
         if (is_app(m, 1, "Exif\0", 6) &&
-            patch_block(m->data, m->data_length, j->plan->reset_orientation, j->tr,
-                        &j->exif_found) < 0)
+            fu_jpeg_patch_block(m->data, m->data_length, j->plan->reset_orientation, j->tr,
+                                &j->exif_found) < 0)
             rc = FU_EXIF_MALFORMED;
         jpeg_write_marker(&j->dst, m->marker, m->data, m->data_length);
     }
@@ -202,52 +151,6 @@ static void copy_markers(job *j)
     const char *why = fu_fix_check_reset(j->plan, rc, j->exif_found < 0 ? 0 : j->exif_found);
     if (j->plan->keep_metadata && why)
         job_fail(j, FACEUP_ERR_DECODE, why);
-}
-
-int fu_jpeg_next_segment(const uint8_t *data, size_t size, size_t *pos, int *marker,
-                         size_t *payload, size_t *len)
-{
-    if (*pos == 0) {
-        if (size < 4 || data[0] != 0xFF || data[1] != 0xD8)
-            return -1;
-        *pos = 2;
-    }
-    for (;;) {
-        if (*pos >= size || data[*pos] != 0xFF)
-            return -1;
-        while (*pos < size && data[*pos] == 0xFF) /* fill bytes */
-            (*pos)++;
-        if (*pos >= size)
-            return -1;
-        int m = data[(*pos)++];
-        if (m == 0xDA || m == 0xD9) /* SOS, EOI: no more metadata segments */
-            return 0;
-        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) /* no length */
-            continue;
-        if (size - *pos < 2)
-            return -1;
-        size_t n = (size_t)data[*pos] << 8 | data[*pos + 1];
-        if (n < 2 || n > size - *pos)
-            return -1;
-        *marker = m;
-        *payload = *pos + 2;
-        *len = n - 2;
-        *pos += n;
-        return 1;
-    }
-}
-
-int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found)
-{
-    int first = -1, rc = 0, more, marker;
-    size_t pos = 0, at, len;
-    while ((more = fu_jpeg_next_segment(data, size, &pos, &marker, &at, &len)) > 0)
-        if (marker == 0xE1 && len >= 6 && !memcmp(data + at, "Exif\0", 6) &&
-            patch_block(data + at, len, reset, swap_dims, &first) < 0)
-            rc = FU_EXIF_MALFORMED;
-    if (found)
-        *found = first < 0 ? 0 : first;
-    return more < 0 ? FU_EXIF_MALFORMED : rc;
 }
 
 /* ---- the lossless path ----------------------------------------------------------------- */
@@ -353,10 +256,10 @@ static JBLOCKARRAY strip_access(j_common_ptr c, jvirt_barray_ptr ptr, JDIMENSION
 
 static void start_dst(job *j)
 {
+    j->dst.err = &j->e.mgr;
     jpeg_create_compress(&j->dst);
     j->have_dst = 1;
     j->dst.client_data = j;
-    j->dst.err = &j->jerr;
     j->dest.init_destination = dest_init;
     j->dest.empty_output_buffer = dest_grow;
     j->dest.term_destination = dest_term;
@@ -602,18 +505,13 @@ static void reencode(job *j)
 
 static int run(job *j, const uint8_t *data, size_t size, faceup_fix_path *path)
 {
-    if (setjmp(j->jmp))
-        return j->status;
-    j->status = FACEUP_ERR_DECODE;
-    j->src.err = jpeg_std_error(&j->jerr);
-    j->jerr.error_exit = on_error;
-    j->jerr.emit_message = on_message;
-    j->jerr.output_message = on_output;
+    if (setjmp(j->e.jmp))
+        return j->e.status;
+    fu_jpeg_catch((j_common_ptr)&j->src, &j->e);
     jpeg_create_decompress(&j->src);
     j->have_src = 1;
     j->src.client_data = j;
-    j->progress.progress_monitor = on_progress;
-    j->src.progress = &j->progress;
+    j->src.progress = &j->e.progress;
     if (size > ULONG_MAX)
         job_fail(j, FACEUP_ERR_TOO_MANY_BYTES, "input too large");
     jpeg_mem_src(&j->src, data, (unsigned long)size);
@@ -658,25 +556,13 @@ int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
     memset(out, 0, sizeof *out);
     /* Nothing moves: only the tag changes, and only its bytes do. */
     if (fu_d4_is_identity(plan->t) && plan->keep_metadata) {
-        int found = 0;
-        int rc = fu_buf_put(out, data, size);
-        if (rc != FACEUP_OK)
-            return rc;
-        rc = fu_jpeg_patch_exif(out->p, out->n, plan->reset_orientation, 0, &found);
-        const char *why = fu_fix_check_reset(plan, rc, found);
-        if (why) {
-            fu_buf_free(out);
-            snprintf(err, FU_ERRLEN, "%s", why);
-            return FACEUP_ERR_DECODE;
-        }
         *path = FACEUP_FIX_LOSSLESS;
-        return FACEUP_OK;
+        return fu_fix_copy_patched(&fu_format_jpeg, data, size, plan, out, err);
     }
 
     job *j = calloc(1, sizeof *j);
     if (!j)
         return FACEUP_ERR_NOMEM;
-    j->err = err;
     j->plan = plan;
     j->exif_found = -1;
     j->out_hint = size;
@@ -685,6 +571,8 @@ int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
     if (rc == FACEUP_OK) {
         *out = j->out;
         memset(&j->out, 0, sizeof j->out);
+    } else {
+        fu_err(err, rc, "%s", j->e.msg);
     }
     job_free(j);
     return rc;

@@ -1,5 +1,6 @@
 /*
- * fix_webp.c - turn a WebP: lossless stays exact, lossy is re-encoded at its own quality.
+ * webp.c - WebP: the RIFF chunk walk, the header probe, the decode to RGB, EXIF found and
+ * patched, the turn, and the metadata and encoder of a change of format.
  *
  * WebP has no lossless transform of its bitstream, so the pixels are decoded, turned and encoded:
  *   - VP8L (lossless): decoded to RGBA and encoded lossless with `exact` set, so every value,
@@ -11,7 +12,13 @@
  * The ICCP, EXIF (patched in place: Orientation 1, dimensions swapped), XMP and unknown chunks of
  * the source are put back around the new image with libwebpmux, which also rewrites VP8X.
  * An animated WebP is refused: its frames would need turning too.
+ *
+ * Metadata is found by our own chunk walk, for reading as for patching. Only the extended format
+ * (a first chunk VP8X) carries metadata, and a file whose chunks are damaged anywhere has none:
+ * what libwebp's demuxer would say.
  */
+#include "codec/format.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +28,9 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-#include "codec/exif.h"
-#include "codec/codec.h"
+#define ENCODE_QUALITY 90   /* a change of format to lossy WebP */
 
-/* ---- RIFF chunks ----------------------------------------------------------------------- */
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+/* ---- RIFF chunks ------------------------------------------------------------------------ */
 
 typedef struct chunk {
     size_t payload;  /* offset of the data */
@@ -37,17 +38,23 @@ typedef struct chunk {
     char fourcc[5];
 } chunk;
 
+static int sniff(const uint8_t *d, size_t n)
+{
+    return n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0;
+}
+
 /* RIFF size and signature; the end of the chunks (the RIFF size when it is inside the buffer). */
 static int riff_end(const uint8_t *d, size_t n, size_t *end)
 {
-    if (n < 12 || memcmp(d, "RIFF", 4) || memcmp(d + 8, "WEBP", 4))
+    if (!sniff(d, n))
         return -1;
-    uint32_t riff = le32(d + 4);
+    uint32_t riff = fu_le32(d + 4);
     *end = riff >= 4 && (size_t)riff <= n - 8 ? (size_t)riff + 8 : n;
     return 0;
 }
 
-/* 1 and the chunk at *pos (which moves past it and its pad byte), 0 at the end, -1 if damaged. */
+/* 1 and the chunk at *pos (which moves past it and its pad byte), 0 at the end, -1 if damaged.
+ * The one RIFF chunk walker of faceup. */
 static int next_chunk(const uint8_t *d, size_t end, size_t *pos, chunk *c)
 {
     if (*pos >= end)
@@ -56,7 +63,7 @@ static int next_chunk(const uint8_t *d, size_t end, size_t *pos, chunk *c)
         return -1;
     memcpy(c->fourcc, d + *pos, 4);
     c->fourcc[4] = 0;
-    c->size = le32(d + *pos + 4);
+    c->size = fu_le32(d + *pos + 4);
     c->payload = *pos + 8;
     if (c->size > end - c->payload)
         return -1;
@@ -67,6 +74,25 @@ static int next_chunk(const uint8_t *d, size_t end, size_t *pos, chunk *c)
 static int is(const chunk *c, const char *fourcc)
 {
     return memcmp(c->fourcc, fourcc, 4) == 0;
+}
+
+/* The first chunk `fourcc` of an extended-format file: 1 and *out; 0 when there is none (or
+ * the file is in the simple format); -1 when the file's chunks are damaged anywhere. */
+static int find_meta(const uint8_t *d, size_t n, const char *fourcc, chunk *out)
+{
+    size_t end, pos = 12;
+    chunk c;
+    int more, found = 0;
+    if (riff_end(d, n, &end) < 0 || (more = next_chunk(d, end, &pos, &c)) < 0)
+        return -1;
+    if (!more || !is(&c, "VP8X"))
+        return 0;
+    while ((more = next_chunk(d, end, &pos, &c)) > 0)
+        if (!found && is(&c, fourcc)) {
+            *out = c;
+            found = 1;
+        }
+    return more < 0 ? -1 : found;
 }
 
 int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found)
@@ -94,7 +120,63 @@ int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int
     return more < 0 ? FU_EXIF_MALFORMED : rc;
 }
 
-/* ---- the quality of a lossy frame ------------------------------------------------------ */
+static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char *err)
+{
+    (void)codec;
+    WebPBitstreamFeatures f;
+    VP8StatusCode st = WebPGetFeatures(d, n, &f);
+    if (st == VP8_STATUS_NOT_ENOUGH_DATA)
+        return fu_err(err, FACEUP_ERR_DECODE, "truncated WebP header");
+    if (st != VP8_STATUS_OK || f.width <= 0 || f.height <= 0)
+        return fu_err(err, FACEUP_ERR_DECODE, "bad WebP header (status %d)", (int)st);
+    p->width = f.width;
+    p->height = f.height;
+    p->lossy = f.format == 1;
+    chunk exif;
+    p->exif_orientation = find_meta(d, n, "EXIF", &exif) > 0
+                              ? fu_exif_orientation(d + exif.payload, exif.size) : 0;
+    return FACEUP_OK;
+}
+
+/* ---- decoding --------------------------------------------------------------------------- */
+
+static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels, int min_side,
+                  fu_image *out, char *err)
+{
+    (void)c;
+    (void)max_pixels; /* the probe checked it on the same header */
+    (void)min_side;
+    WebPDecoderConfig cfg;
+    if (!WebPInitDecoderConfig(&cfg))
+        return fu_err(err, FACEUP_ERR_INTERNAL, "libwebp version mismatch");
+    VP8StatusCode st = WebPGetFeatures(d, n, &cfg.input);
+    if (st != VP8_STATUS_OK)
+        return fu_err(err, FACEUP_ERR_DECODE, "bad WebP header (status %d)", (int)st);
+    if (cfg.input.has_animation)
+        return fu_err(err, FACEUP_ERR_FORMAT, "animated WebP is not supported");
+    int w = cfg.input.width, h = cfg.input.height;
+    int channels = cfg.input.has_alpha ? 4 : 3;
+    if (fu_image_reserve(out, w, h, channels) != FACEUP_OK)
+        return fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+    cfg.output.colorspace = channels == 4 ? MODE_RGBA : MODE_RGB;
+    cfg.output.is_external_memory = 1;
+    cfg.output.u.RGBA.rgba = out->px;
+    cfg.output.u.RGBA.stride = out->stride;
+    cfg.output.u.RGBA.size = (size_t)out->stride * (size_t)h;
+    st = WebPDecode(d, n, &cfg);
+    WebPFreeDecBuffer(&cfg.output); /* external memory: releases only libwebp's bookkeeping */
+    if (st == VP8_STATUS_NOT_ENOUGH_DATA)
+        return fu_err(err, FACEUP_ERR_DECODE, "truncated WebP data");
+    if (st == VP8_STATUS_OUT_OF_MEMORY)
+        return fu_err(err, FACEUP_ERR_NOMEM, "out of memory decoding WebP");
+    if (st != VP8_STATUS_OK)
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged WebP data (status %d)", (int)st);
+    if (channels == 4)
+        fu_rgba_over_black(out);
+    return FACEUP_OK;
+}
+
+/* ---- the quality of a lossy frame ------------------------------------------------------- */
 
 /* The VP8 boolean decoder of RFC 6386, section 7: just enough to read the frame header. */
 typedef struct boolread {
@@ -146,6 +228,28 @@ static int read_delta(boolread *b, int n)
     return read_bool(b, 128) ? -v : v;
 }
 
+/* The segment header: 1 and the four segment quantisers (absolute or deltas) when present. */
+static int read_segments(boolread *b, int *absolute, int seg_q[4])
+{
+    int segments = 0;
+    if (read_bool(b, 128)) { /* segmentation */
+        int update_map = read_bool(b, 128);
+        if (read_bool(b, 128)) { /* segment data */
+            segments = 1;
+            *absolute = read_bool(b, 128);
+            for (int i = 0; i < 4; i++)
+                seg_q[i] = read_delta(b, 7);
+            for (int i = 0; i < 4; i++)
+                read_delta(b, 6);
+        }
+        if (update_map)
+            for (int i = 0; i < 3; i++)
+                if (read_bool(b, 128))
+                    read_literal(b, 8);
+    }
+    return segments;
+}
+
 /* libwebp's encoder maps quality Q in [0, 1] to a compression level c = cbrt(l), where
  * l = 2Q/3 for Q < 0.75 and 2Q - 1 above, and a quantiser index 127 * (1 - c). It then splits the
  * picture into four segments by texture and moves each segment's quantiser away from that index,
@@ -165,23 +269,9 @@ float fu_webp_estimate_quality(const uint8_t *vp8, size_t n)
     b.value = next_byte(&b) << 8;
     b.value |= next_byte(&b);
 
-    int segments = 0, absolute = 0, seg_q[4] = {0};
+    int absolute = 0, seg_q[4] = {0};
     read_literal(&b, 2); /* colour space, clamping */
-    if (read_bool(&b, 128)) { /* segmentation */
-        int update_map = read_bool(&b, 128);
-        if (read_bool(&b, 128)) { /* segment data */
-            segments = 1;
-            absolute = read_bool(&b, 128);
-            for (int i = 0; i < 4; i++)
-                seg_q[i] = read_delta(&b, 7);
-            for (int i = 0; i < 4; i++)
-                read_delta(&b, 6);
-        }
-        if (update_map)
-            for (int i = 0; i < 3; i++)
-                if (read_bool(&b, 128))
-                    read_literal(&b, 8);
-    }
+    int segments = read_segments(&b, &absolute, seg_q);
     read_literal(&b, 1 + 6 + 3); /* filter type, level, sharpness */
     if (read_bool(&b, 128) && read_bool(&b, 128)) /* loop filter deltas, updated */
         for (int i = 0; i < 8; i++)
@@ -203,29 +293,59 @@ float fu_webp_estimate_quality(const uint8_t *vp8, size_t n)
     return (float)(100.0 * quality);
 }
 
-/* ---- turning -------------------------------------------------------------------------- */
+/* ---- encoding and muxing ---------------------------------------------------------------- */
 
-static int encode(WebPConfig *config, WebPPicture *pic, WebPMemoryWriter *w, char *err)
+static int encode_picture(WebPConfig *config, WebPPicture *pic, WebPMemoryWriter *w, char *err)
 {
     pic->writer = WebPMemoryWrite;
     pic->custom_ptr = w;
-    if (!WebPEncode(config, pic)) {
-        snprintf(err, FU_ERRLEN, "WebP encoder error %d", (int)pic->error_code);
-        return pic->error_code == VP8_ENC_ERROR_OUT_OF_MEMORY ? FACEUP_ERR_NOMEM
-                                                              : FACEUP_ERR_ENCODE;
-    }
+    if (!WebPEncode(config, pic))
+        return fu_err(err, pic->error_code == VP8_ENC_ERROR_OUT_OF_MEMORY ? FACEUP_ERR_NOMEM
+                                                                          : FACEUP_ERR_ENCODE,
+                      "WebP encoder error %d", (int)pic->error_code);
     return FACEUP_OK;
 }
+
+/* A mux holding the encoded image; NULL when out of memory. */
+static WebPMux *mux_new(const WebPMemoryWriter *img)
+{
+    WebPMux *mux = WebPMuxNew();
+    WebPData image = {img->mem, img->size};
+    if (mux && WebPMuxSetImage(mux, &image, 1) != WEBP_MUX_OK) {
+        WebPMuxDelete(mux);
+        mux = NULL;
+    }
+    return mux;
+}
+
+static int mux_chunk(WebPMux *mux, const char *fourcc, const uint8_t *p, size_t n)
+{
+    WebPData chunk = {p, n};
+    return WebPMuxSetChunk(mux, fourcc, &chunk, 1) == WEBP_MUX_OK ? FACEUP_OK
+                                                                   : FACEUP_ERR_ENCODE;
+}
+
+/* The file the mux makes, appended to out when rc is still FACEUP_OK; the mux is deleted. */
+static int mux_finish(WebPMux *mux, int rc, fu_buf *out)
+{
+    WebPData assembled = {NULL, 0};
+    if (rc == FACEUP_OK)
+        rc = WebPMuxAssemble(mux, &assembled) == WEBP_MUX_OK
+                 ? fu_buf_put(out, assembled.bytes, assembled.size) : FACEUP_ERR_ENCODE;
+    WebPDataClear(&assembled);
+    WebPMuxDelete(mux);
+    return rc;
+}
+
+/* ---- the turn --------------------------------------------------------------------------- */
 
 static int turn_lossless(const uint8_t *data, size_t size, fu_d4 t, WebPMemoryWriter *w,
                          char *err)
 {
     int width, height, rc = FACEUP_ERR_NOMEM;
     uint8_t *px = WebPDecodeRGBA(data, size, &width, &height);
-    if (!px) {
-        snprintf(err, FU_ERRLEN, "damaged lossless WebP");
-        return FACEUP_ERR_DECODE;
-    }
+    if (!px)
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged lossless WebP");
     int swap = fu_d4_swaps_axes(t), ow = swap ? height : width, oh = swap ? width : height;
     uint8_t *turned = malloc((size_t)ow * (size_t)oh * 4);
     WebPPicture pic;
@@ -238,7 +358,7 @@ static int turn_lossless(const uint8_t *data, size_t size, fu_d4 t, WebPMemoryWr
         pic.width = ow;
         pic.height = oh;
         if (WebPPictureImportRGBA(&pic, turned, ow * 4))
-            rc = encode(&config, &pic, w, err);
+            rc = encode_picture(&config, &pic, w, err);
         WebPPictureFree(&pic);
     }
     free(turned);
@@ -260,10 +380,8 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
     if (!WebPInitDecoderConfig(&dc))
         return FACEUP_ERR_INTERNAL;
     dc.output.colorspace = alpha ? MODE_YUVA : MODE_YUV;
-    if (WebPDecode(data, size, &dc) != VP8_STATUS_OK) {
-        snprintf(err, FU_ERRLEN, "damaged lossy WebP");
-        return FACEUP_ERR_DECODE;
-    }
+    if (WebPDecode(data, size, &dc) != VP8_STATUS_OK)
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged lossy WebP");
     const WebPYUVABuffer *in = &dc.output.u.YUVA;
     int width = dc.output.width, height = dc.output.height;
     int swap = fu_d4_swaps_axes(t);
@@ -284,7 +402,7 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
             turn_plane(t, in->v, cw, ch, in->v_stride, pic.v, pic.uv_stride);
             if (alpha)
                 turn_plane(t, in->a, width, height, in->a_stride, pic.a, pic.a_stride);
-            rc = encode(&config, &pic, w, err);
+            rc = encode_picture(&config, &pic, w, err);
         }
         WebPPictureFree(&pic);
     }
@@ -292,114 +410,161 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
     return rc;
 }
 
-/* ---- the fixer ------------------------------------------------------------------------- */
-
-/* The new image plus the source's metadata chunks, through libwebpmux. */
+/* The new image plus the source's chunks other than the image's own. */
 static int assemble(const uint8_t *data, size_t end, const WebPMemoryWriter *img,
-                    const fu_fix_plan *plan, fu_buf *out, int *exif_rc, int *found)
+                    const fu_fix_plan *plan, fu_buf *out)
 {
-    WebPMux *mux = WebPMuxNew();
-    WebPData image = {img->mem, img->size}, assembled = {NULL, 0};
-    int rc = mux && WebPMuxSetImage(mux, &image, 1) == WEBP_MUX_OK ? FACEUP_OK
-                                                                    : FACEUP_ERR_NOMEM;
+    static const char *const image_chunks[] = {"VP8X", "VP8 ", "VP8L", "ALPH", NULL};
+    WebPMux *mux = mux_new(img);
+    if (!mux)
+        return FACEUP_ERR_NOMEM;
+    int rc = FACEUP_OK;
     size_t pos = 12;
     chunk c;
     while (rc == FACEUP_OK && plan->keep_metadata && next_chunk(data, end, &pos, &c) > 0) {
-        static const char *const image_chunks[] = {"VP8X", "VP8 ", "VP8L", "ALPH", NULL};
         int skip = 0;
         for (const char *const *k = image_chunks; *k; k++)
             skip |= is(&c, *k);
-        if (skip)
-            continue;
-        WebPData payload = {data + c.payload, c.size};
-        uint8_t *copy = NULL;
-        if (is(&c, "EXIF")) {
-            if (!(copy = malloc(c.size ? c.size : 1))) {
-                rc = FACEUP_ERR_NOMEM;
-                break;
-            }
-            memcpy(copy, data + c.payload, c.size);
-            int o = 0;
-            if (fu_exif_patch(copy, c.size, plan->reset_orientation,
-                              fu_d4_swaps_axes(plan->t), &o) < 0)
-                *exif_rc = FU_EXIF_MALFORMED;
-            if (*found < 0)
-                *found = o;
-            payload.bytes = copy;
-        }
-        if (WebPMuxSetChunk(mux, c.fourcc, &payload, 1) != WEBP_MUX_OK)
-            rc = FACEUP_ERR_ENCODE;
-        free(copy);
+        if (!skip)
+            rc = mux_chunk(mux, c.fourcc, data + c.payload, c.size);
     }
-    if (rc == FACEUP_OK)
-        rc = WebPMuxAssemble(mux, &assembled) == WEBP_MUX_OK
-                 ? fu_buf_put(out, assembled.bytes, assembled.size) : FACEUP_ERR_ENCODE;
-    WebPDataClear(&assembled);
-    WebPMuxDelete(mux);
-    return rc;
+    return mux_finish(mux, rc, out);
+}
+
+/* The first frame chunk and whether there is alpha; refuses animated and damaged files. */
+static int find_frame(const uint8_t *data, size_t size, size_t *end, chunk *frame, int *alpha,
+                      char *err)
+{
+    size_t pos = 12;
+    chunk c;
+    int more;
+    frame->fourcc[0] = 0;
+    *alpha = 0;
+    if (riff_end(data, size, end) < 0)
+        return fu_err(err, FACEUP_ERR_FORMAT, "not a WebP");
+    while ((more = next_chunk(data, *end, &pos, &c)) > 0) {
+        if (is(&c, "ANIM") || is(&c, "ANMF"))
+            return fu_err(err, FACEUP_ERR_FORMAT, "animated WebP: not turned");
+        if ((is(&c, "VP8 ") || is(&c, "VP8L")) && !frame->fourcc[0])
+            *frame = c;
+        *alpha |= is(&c, "ALPH");
+    }
+    if (more < 0 || !frame->fourcc[0])
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged WebP");
+    return FACEUP_OK;
+}
+
+/* The turned frame, encoded as the source was, in w. */
+static int turn_frame(const uint8_t *data, size_t size, const chunk *frame, int alpha,
+                      const fu_fix_plan *plan, WebPMemoryWriter *w, char *err)
+{
+    WebPBitstreamFeatures f;
+    if (WebPGetFeatures(data, size, &f) != VP8_STATUS_OK)
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged WebP header");
+    if ((long long)f.width * f.height > plan->max_pixels)
+        return fu_err(err, FACEUP_ERR_TOO_MANY_PIXELS, "%dx%d is over the pixel limit", f.width,
+                      f.height);
+    if (is(frame, "VP8L"))
+        return turn_lossless(data, size, plan->t, w, err);
+    float q = fu_webp_estimate_quality(data + frame->payload, frame->size);
+    return turn_lossy(data, size, plan->t, q < 0 ? 75.0f : q, alpha, w, err);
 }
 
 int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
                 faceup_fix_path *path, char err[FU_ERRLEN])
 {
     memset(out, 0, sizeof *out);
-    size_t end, pos = 12;
-    chunk c, frame = {0, 0, ""};
-    int more, alpha = 0;
-    if (riff_end(data, size, &end) < 0) {
-        snprintf(err, FU_ERRLEN, "not a WebP");
-        return FACEUP_ERR_FORMAT;
+    size_t end;
+    chunk frame;
+    int alpha;
+    int rc = find_frame(data, size, &end, &frame, &alpha, err);
+    if (rc != FACEUP_OK)
+        return rc;
+    *path = FACEUP_FIX_LOSSLESS;
+    if (fu_d4_is_identity(plan->t) && plan->keep_metadata)
+        return fu_fix_copy_patched(&fu_format_webp, data, size, plan, out, err);
+    WebPMemoryWriter w;
+    WebPMemoryWriterInit(&w);
+    rc = turn_frame(data, size, &frame, alpha, plan, &w, err);
+    if (rc == FACEUP_OK)
+        rc = assemble(data, end, &w, plan, out);
+    WebPMemoryWriterClear(&w);
+    if (rc == FACEUP_OK) {
+        int found = 0;
+        int exif = fu_webp_patch_exif(out->p, out->n, plan->reset_orientation,
+                                      fu_d4_swaps_axes(plan->t), &found);
+        const char *why = fu_fix_check_reset(plan, exif, found);
+        if (why)
+            rc = fu_err(err, FACEUP_ERR_DECODE, "%s", why);
     }
-    while ((more = next_chunk(data, end, &pos, &c)) > 0) {
-        if (is(&c, "ANIM") || is(&c, "ANMF")) {
-            snprintf(err, FU_ERRLEN, "animated WebP: not turned");
-            return FACEUP_ERR_FORMAT;
-        }
-        if ((is(&c, "VP8 ") || is(&c, "VP8L")) && !frame.fourcc[0])
-            frame = c;
-        alpha |= is(&c, "ALPH");
-    }
-    if (more < 0 || !frame.fourcc[0]) {
-        snprintf(err, FU_ERRLEN, "damaged WebP");
-        return FACEUP_ERR_DECODE;
-    }
-
-    int exif_rc = 0, found = -1, rc;
-    int lossless = is(&frame, "VP8L");
-    if (fu_d4_is_identity(plan->t) && plan->keep_metadata) {
-        rc = fu_buf_put(out, data, size);
-        if (rc == FACEUP_OK)
-            exif_rc = fu_webp_patch_exif(out->p, out->n, plan->reset_orientation, 0, &found);
-        *path = FACEUP_FIX_LOSSLESS;
-    } else {
-        WebPBitstreamFeatures f;
-        if (WebPGetFeatures(data, size, &f) != VP8_STATUS_OK) {
-            snprintf(err, FU_ERRLEN, "damaged WebP header");
-            return FACEUP_ERR_DECODE;
-        }
-        if ((long long)f.width * f.height > plan->max_pixels) {
-            snprintf(err, FU_ERRLEN, "%dx%d is over the pixel limit", f.width, f.height);
-            return FACEUP_ERR_TOO_MANY_PIXELS;
-        }
-        WebPMemoryWriter w;
-        WebPMemoryWriterInit(&w);
-        if (lossless) {
-            rc = turn_lossless(data, size, plan->t, &w, err);
-        } else {
-            float q = fu_webp_estimate_quality(data + frame.payload, frame.size);
-            rc = turn_lossy(data, size, plan->t, q < 0 ? 75.0f : q, alpha, &w, err);
-        }
-        if (rc == FACEUP_OK)
-            rc = assemble(data, end, &w, plan, out, &exif_rc, &found);
-        WebPMemoryWriterClear(&w);
-        *path = lossless ? FACEUP_FIX_LOSSLESS : FACEUP_FIX_REENCODED;
-    }
-    const char *why = rc == FACEUP_OK ? fu_fix_check_reset(plan, exif_rc, found < 0 ? 0 : found) : NULL;
-    if (why) {
-        snprintf(err, FU_ERRLEN, "%s", why);
-        rc = FACEUP_ERR_DECODE;
-    }
+    *path = is(&frame, "VP8L") ? FACEUP_FIX_LOSSLESS : FACEUP_FIX_REENCODED;
     if (rc != FACEUP_OK)
         fu_buf_free(out);
     return rc;
 }
+
+/* ---- a change of format: metadata out and in -------------------------------------------- */
+
+static int read_meta(const uint8_t *d, size_t n, fu_meta *m)
+{
+    static const char *const ids[3] = {"EXIF", "ICCP", "XMP "};
+    fu_buf *to[3] = {&m->exif, &m->icc, &m->xmp};
+    int rc = FACEUP_OK;
+    chunk c;
+    for (int i = 0; i < 3 && rc == FACEUP_OK; i++) {
+        int found = find_meta(d, n, ids[i], &c);
+        if (found < 0)
+            rc = FACEUP_ERR_DECODE; /* damaged chunks: nothing is trusted */
+        else if (found)
+            rc = fu_buf_put(to[i], d + c.payload, c.size);
+    }
+    /* EXIF in WebP is meant to be bare TIFF, but some writers keep the JPEG prefix */
+    if (m->exif.n >= 6 && !memcmp(m->exif.p, "Exif\0", 6)) {
+        memmove(m->exif.p, m->exif.p + 6, m->exif.n - 6);
+        m->exif.n -= 6;
+    }
+    return rc;
+}
+
+/* Lossless when the source was, else lossy at ENCODE_QUALITY; the metadata in its chunks. */
+static int encode(const fu_image *img, int lossless, fu_meta *m, fu_buf *out, char *err)
+{
+    WebPConfig config;
+    WebPPicture pic;
+    WebPMemoryWriter w;
+    WebPMemoryWriterInit(&w);
+    if (!WebPConfigInit(&config) || !WebPPictureInit(&pic))
+        return FACEUP_ERR_INTERNAL;
+    config.lossless = lossless;
+    config.exact = lossless;
+    config.quality = lossless ? 75 : ENCODE_QUALITY;
+    pic.use_argb = lossless;
+    pic.width = img->w;
+    pic.height = img->h;
+    int rc = WebPPictureImportRGB(&pic, img->px, img->stride)
+                 ? encode_picture(&config, &pic, &w, err) : FACEUP_ERR_NOMEM;
+    WebPPictureFree(&pic);
+    WebPMux *mux = rc == FACEUP_OK ? mux_new(&w) : NULL;
+    if (rc == FACEUP_OK && !mux)
+        rc = FACEUP_ERR_NOMEM;
+    static const char *const ids[3] = {"EXIF", "ICCP", "XMP "};
+    const fu_buf *from[3] = {&m->exif, &m->icc, &m->xmp};
+    for (int i = 0; i < 3 && rc == FACEUP_OK; i++)
+        if (from[i]->n)
+            rc = mux_chunk(mux, ids[i], from[i]->p, from[i]->n);
+    if (mux)
+        rc = mux_finish(mux, rc, out);
+    WebPMemoryWriterClear(&w);
+    return rc;
+}
+
+const fu_format fu_format_webp = {
+    .id = FACEUP_FORMAT_WEBP,
+    .sniff = sniff,
+    .probe = probe,
+    .decode = decode,
+    .fix = fu_fix_webp,
+    .patch_exif = fu_webp_patch_exif,
+    .read_meta = read_meta,
+    .encode = encode,
+};

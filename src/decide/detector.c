@@ -9,19 +9,22 @@
  * Decoding: cell (row, col) of stride s is a prior at (col*s, row*s); score = sqrt(cls * obj);
  * centre = (col + dx, row + dy) * s; size = exp(log w, log h) * s; landmarks (col + lx, row + ly) * s.
  */
+#include "decide/detector.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "decide/detector.h"
+#include "base/sort.h"
 #include "models/yunet.h"
+#include "nn/threadpool.h"
 
 struct fu_detector {
     fu_yunet *net;
     int cap_h, cap_w;
     fu_pool *pool;
     const fu_kernels *kernels;
-    fu_box *cand;
+    fu_box *cand, *sorted;   /* candidates before NMS, and the sort's scratch */
     int cand_cap;
 };
 
@@ -45,6 +48,7 @@ void fu_detector_destroy(fu_detector *d)
     fu_yunet_destroy(d->net);
     fu_pool_destroy(d->pool);
     free(d->cand);
+    free(d->sorted);
     free(d);
 }
 
@@ -62,15 +66,19 @@ static int reserve(fu_detector *d, int h, int w)
     fu_yunet *net = fu_yunet_create(nh, nw);
     int cells = (nh / 8) * (nw / 8) + (nh / 16) * (nw / 16) + (nh / 32) * (nw / 32);
     fu_box *cand = malloc((size_t)cells * sizeof *cand);
-    if (!net || !cand) {
+    fu_box *sorted = malloc((size_t)cells * sizeof *sorted);
+    if (!net || !cand || !sorted) {
         fu_yunet_destroy(net);
         free(cand);
+        free(sorted);
         return FACEUP_ERR_NOMEM;
     }
     fu_yunet_destroy(d->net);
     free(d->cand);
+    free(d->sorted);
     d->net = net;
     d->cand = cand;
+    d->sorted = sorted;
     d->cand_cap = cells;
     d->cap_h = nh;
     d->cap_w = nw;
@@ -89,15 +97,7 @@ static void fill_input(fu_tensor *t, const fu_image *img, int ox, int oy)
         memset(row, 0, (size_t)ox * 3 * sizeof(float));
         memset(row + (size_t)(ox + img->w) * 3, 0, (size_t)(t->w - ox - img->w) * 3 * sizeof(float));
     }
-    for (int y = 0; y < img->h; y++) {
-        const uint8_t *p = img->px + (size_t)y * img->stride;
-        float *o = fu_tensor_at(t, y + oy, ox);
-        for (int x = 0; x < img->w; x++, p += 3, o += 3) {
-            o[0] = p[2];
-            o[1] = p[1];
-            o[2] = p[0];
-        }
-    }
+    fu_tensor_put_bgr(t, oy, ox, img->px, img->w, img->h, (size_t)img->stride);
 }
 
 static float clamp01(float v)
@@ -138,35 +138,21 @@ const fu_kernels *fu_detector_kernels(const fu_detector *d)
     return d->kernels;
 }
 
-float fu_box_intersection(const fu_box *a, const fu_box *b)
-{
-    float x0 = fmaxf(a->x, b->x), y0 = fmaxf(a->y, b->y);
-    float x1 = fminf(a->x + a->w, b->x + b->w), y1 = fminf(a->y + a->h, b->y + b->h);
-    return fmaxf(0.f, x1 - x0) * fmaxf(0.f, y1 - y0);
-}
-
-float fu_box_iou(const fu_box *a, const fu_box *b)
-{
-    float inter = fu_box_intersection(a, b);
-    float uni = a->w * a->h + b->w * b->h - inter;
-    return uni > 0.f ? inter / uni : 0.f;
-}
-
 static int by_score_desc(const void *pa, const void *pb)
 {
     const fu_box *a = pa, *b = pb;
     if (a->score != b->score)
         return a->score < b->score ? 1 : -1;
-    /* a total order, so the result never depends on qsort's whims */
+    /* a total order (and a stable sort), so the result depends on nothing else */
     if (a->y != b->y)
         return a->y < b->y ? -1 : 1;
     return a->x < b->x ? -1 : a->x > b->x;
 }
 
 /* Greedy NMS: keep the best box, drop those overlapping it by more than `iou`, repeat. */
-static int nms(fu_box *cand, int n, float iou, fu_box *out, int max)
+static int nms(fu_box *cand, int n, fu_box *scratch, float iou, fu_box *out, int max)
 {
-    qsort(cand, (size_t)n, sizeof *cand, by_score_desc);
+    fu_sort(cand, (size_t)n, sizeof *cand, by_score_desc, scratch);
     int kept = 0;
     for (int i = 0; i < n && kept < max; i++) {
         int keep = 1;
@@ -195,5 +181,5 @@ int fu_detector_run(fu_detector *d, const fu_image *img, float border, float thr
     fill_input(in, img, ox, oy);
     fu_yunet_forward(d->net, d->kernels, d->pool);
     int n = decode(d->net, threshold, (float)ox, (float)oy, d->cand, d->cand_cap);
-    return nms(d->cand, n, 0.3f, out, max);
+    return nms(d->cand, n, d->sorted, 0.3f, out, max);
 }

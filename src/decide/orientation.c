@@ -4,7 +4,7 @@
  * Why not "the turn with the best detector score": YuNet also fires on turned faces (0.87 upside
  * down for a face that scores 0.94 upright) and its landmarks always come out eyes-above-mouth.
  * On faces-dev that rule was 0.899 accurate and turned 2.9% of images the wrong way. So the
- * detector only *finds* faces, and a classifier of our own (orient_net.c) reads each one:
+ * detector only *finds* faces, and a classifier of our own (models/orient_net.c) reads each one:
  *
  *  1. Find. YuNet runs on the image in its four turns, coarse to fine (PASSES): at 192 px on a
  *     black canvas 1.3 times as large (a face that fills the frame is out of YuNet's training
@@ -23,15 +23,24 @@
  *
  * The constants were chosen by measuring on faces-dev (bench/dev_eval.py); the classifier was
  * trained on faces-train only. Each variant tried is in the commit history with its numbers.
+ *
+ * Memory: everything a decision works in (the scaled and turned copies, the crops, the groups,
+ * the detections, the reported faces) lives in the fu_decider and keeps its capacity from one
+ * image to the next, so a decision allocates nothing once it has seen an image of the size.
  */
+#include "decide/orientation.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "decide/orientation.h"
+#include "base/sort.h"
+#include "decide/detector.h"
+#include "geom/resize.h"
+#include "models/orient_net.h"
 
 #define FU_COARSE_SIDE 192     /* longest side of the working image in the first pass */
-#define FU_FINE_SIDE 640       /* ... and at most in the later ones */
+#define FU_FINE_SIDE FU_DECIDE_SIDE /* ... and at most in the later ones */
 #define FU_SURE 0.97f          /* a confidence that needs no finer pass */
 #define FU_DET_THRESHOLD 0.5f  /* lowest detector score worth a look (0.35 measured worse) */
 #define FU_WEIGHT_RAMP 0.35f   /* see face_weight() */
@@ -45,7 +54,7 @@
 #define FU_GROUP_IOU 0.4f      /* detections of different turns this close are the same face */
 #define FU_MAX_DET 256         /* detections kept per turn (tiles add up) */
 #define FU_MAX_FACES 256       /* faces grouped */
-#define FU_MAX_CLASSIFIED 64   /* faces classified and listed, the highest-scoring first */
+#define FU_MAX_CLASSIFIED FU_DECIDE_MAX_FACES /* faces classified and listed, the best first */
 #define FU_REFINE_SIDE 224     /* the landmark refinement looks at a square this big ... */
 #define FU_REFINE_CONTEXT 1.4f /* ... this many times the face: faces under ~130 px get level eyes */
 #define FU_REFINE_MAX 4        /* faces refined, the most confident first (each costs ~1.5 ms) */
@@ -79,60 +88,62 @@ static int pass_side(const pass *p, int longest)
     return most < (float)p->side ? (int)most : p->side;
 }
 
-/* Everything one decision needs, so helpers take one pointer. */
-typedef struct decision {
+/* Everything a decision needs, kept between decisions (see the top of the file). */
+struct fu_decider {
     fu_detector *det;
     fu_orient_net *cls;
+    fu_image work, turned;  /* the scaled image or a crop; its turned copy */
+    fu_buf scratch;         /* resampling */
+    face_group groups[FU_MAX_FACES], sorted[FU_MAX_FACES];
+    fu_box boxes[FU_MAX_DET];
+    faceup_face faces[FU_MAX_CLASSIFIED];
+    /* the decision under way */
     const fu_image *displayed;
-    face_group *groups;
     int ng;
-    fu_box *boxes;
-    fu_image work, turned;
     int tiling;       /* the detail pass is running (see add_detection) */
     double logp[4];
     int best;
     float conf;
-} decision;
+};
 
-/* Map point (x, y) of a frame w x h turned clockwise by `deg` into the turned frame. */
-static void turn_point(int deg, float w, float h, float x, float y, float *ox, float *oy)
+typedef struct fu_decider decision;
+
+fu_decider *fu_decider_create(int threads)
 {
-    switch (deg) {
-    case 90: *ox = h - y; *oy = x; break;
-    case 180: *ox = w - x; *oy = h - y; break;
-    case 270: *ox = y; *oy = w - x; break;
-    default: *ox = x; *oy = y; break;
+    fu_decider *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->det = fu_detector_create(threads);
+    d->cls = fu_orient_net_create();
+    if (!d->det || !d->cls) {
+        fu_decider_destroy(d);
+        return NULL;
     }
+    return d;
 }
 
-/* A box and its landmarks from frame w x h turned clockwise by `deg`. */
-static fu_box turn_box(int deg, float w, float h, const fu_box *b)
+void fu_decider_destroy(fu_decider *d)
 {
-    fu_box r = *b;
-    float x0, y0, x1, y1;
-    turn_point(deg, w, h, b->x, b->y, &x0, &y0);
-    turn_point(deg, w, h, b->x + b->w, b->y + b->h, &x1, &y1);
-    r.x = fminf(x0, x1);
-    r.y = fminf(y0, y1);
-    r.w = fabsf(x1 - x0);
-    r.h = fabsf(y1 - y0);
-    for (int k = 0; k < 5; k++)
-        turn_point(deg, w, h, b->lm[2 * k], b->lm[2 * k + 1], &r.lm[2 * k], &r.lm[2 * k + 1]);
-    return r;
+    if (!d)
+        return;
+    fu_detector_destroy(d->det);
+    fu_orient_net_destroy(d->cls);
+    fu_image_free(&d->work);
+    fu_image_free(&d->turned);
+    fu_buf_free(&d->scratch);
+    free(d);
 }
 
-/* Move a box and its landmarks into another frame: every x becomes dx + x * sx, every y
- * dy + y * sy. */
-static void box_place(fu_box *b, float sx, float sy, float dx, float dy)
+void fu_decider_trim(fu_decider *d, size_t keep)
 {
-    b->x = dx + b->x * sx;
-    b->y = dy + b->y * sy;
-    b->w *= sx;
-    b->h *= sy;
-    for (int k = 0; k < 5; k++) {
-        b->lm[2 * k] = dx + b->lm[2 * k] * sx;
-        b->lm[2 * k + 1] = dy + b->lm[2 * k + 1] * sy;
-    }
+    if (!d)
+        return;
+    if (d->work.cap > keep)
+        fu_image_free(&d->work);
+    if (d->turned.cap > keep)
+        fu_image_free(&d->turned);
+    if (d->scratch.cap > keep)
+        fu_buf_free(&d->scratch);
 }
 
 /* The share of box a that lies inside box b. */
@@ -241,11 +252,10 @@ static int refine_face(decision *d, faceup_face *f)
     float side = FU_REFINE_CONTEXT * fmaxf(f->w, f->h), cx = f->x + f->w / 2, cy = f->y + f->h / 2;
     if (!(side >= 1.f))
         return FACEUP_OK;
-    fu_image_free(&d->work);
-    fu_image_free(&d->turned);
-    int rc = fu_image_crop_square(d->displayed, cx, cy, side, FU_REFINE_SIDE, &d->work);
+    int rc = fu_image_crop_square(d->displayed, cx, cy, side, FU_REFINE_SIDE, &d->work,
+                                  &d->scratch);
     if (rc == FACEUP_OK)
-        rc = fu_image_rotate(&d->work, (360 - 90 * turn) % 360, &d->turned);
+        rc = fu_image_turn(&d->work, fu_d4_turn_cw(-90 * turn), &d->turned);
     if (rc != FACEUP_OK)
         return rc;
     int n = fu_detector_run(d->det, &d->turned, 1.f, FU_DET_THRESHOLD, d->boxes, FU_MAX_DET);
@@ -268,9 +278,9 @@ static int refine_face(decision *d, faceup_face *f)
         return FACEUP_OK;
     const fu_box *up = &d->boxes[pick];
     f->roll = atan2f(up->lm[3] - up->lm[1], up->lm[2] - up->lm[0]) * (180.f / 3.14159265f);
-    fu_box b = turn_box(90 * turn, FU_REFINE_SIDE, FU_REFINE_SIDE, up);
+    fu_box b = fu_box_turn(fu_d4_turn_cw(90 * turn), FU_REFINE_SIDE, FU_REFINE_SIDE, up);
     float scale = (float)lroundf(side) / FU_REFINE_SIDE;
-    box_place(&b, scale, scale, (float)lroundf(cx - side / 2), (float)lroundf(cy - side / 2));
+    fu_box_place(&b, scale, scale, (float)lroundf(cx - side / 2), (float)lroundf(cy - side / 2));
     f->x = b.x;
     f->y = b.y;
     f->w = b.w;
@@ -297,7 +307,7 @@ static int detect_tiled(decision *d, const fu_image *img, float border)
         for (int x0 = 0; x0 < img->w; x0 += step) {
             fu_image tile = {img->px + (size_t)y0 * img->stride + (size_t)x0 * 3,
                              img->w - x0 < FU_TILE ? img->w - x0 : FU_TILE,
-                             img->h - y0 < FU_TILE ? img->h - y0 : FU_TILE, img->stride};
+                             img->h - y0 < FU_TILE ? img->h - y0 : FU_TILE, img->stride, 0};
             int k = fu_detector_run(d->det, &tile, 1.f, FU_DET_THRESHOLD, d->boxes + n, FU_MAX_DET - n);
             if (k < 0)
                 return k;
@@ -308,7 +318,7 @@ static int detect_tiled(decision *d, const fu_image *img, float border)
                     d->boxes[n + kept++] = d->boxes[i];
             k = kept;
             for (int i = n; i < n + k; i++)
-                box_place(&d->boxes[i], 1.f, 1.f, (float)x0, (float)y0);
+                fu_box_place(&d->boxes[i], 1.f, 1.f, (float)x0, (float)y0);
             n += k;
             if (x0 + FU_TILE >= img->w)
                 break;
@@ -328,8 +338,7 @@ static int detect_pass(decision *d, int side, float border)
     if (side != longest) {
         float f = (float)side / (float)longest;
         int w = (int)lroundf(disp->w * f), h = (int)lroundf(disp->h * f);
-        fu_image_free(&d->work);
-        int rc = fu_image_resize(disp, w < 1 ? 1 : w, h < 1 ? 1 : h, &d->work);
+        int rc = fu_image_resize(disp, w < 1 ? 1 : w, h < 1 ? 1 : h, &d->work, &d->scratch);
         if (rc != FACEUP_OK)
             return rc;
         src = &d->work;
@@ -338,8 +347,7 @@ static int detect_pass(decision *d, int side, float border)
     for (int k = 0; k < 4; k++) {
         const fu_image *img = src;
         if (k > 0) {
-            fu_image_free(&d->turned);
-            int rc = fu_image_rotate(src, 360 - 90 * k, &d->turned);
+            int rc = fu_image_turn(src, fu_d4_turn_cw(-90 * k), &d->turned);
             if (rc != FACEUP_OK)
                 return rc;
             img = &d->turned;
@@ -348,8 +356,9 @@ static int detect_pass(decision *d, int side, float border)
         if (n < 0)
             return n;
         for (int i = 0; i < n; i++) {
-            fu_box b = turn_box(90 * k, (float)img->w, (float)img->h, &d->boxes[i]);
-            box_place(&b, sx, sy, 0.f, 0.f);
+            fu_box b = fu_box_turn(fu_d4_turn_cw(90 * k), (float)img->w, (float)img->h,
+                                   &d->boxes[i]);
+            fu_box_place(&b, sx, sy, 0.f, 0.f);
             add_detection(d, k, &b);
         }
     }
@@ -359,7 +368,7 @@ static int detect_pass(decision *d, int side, float border)
 /* Classify the faces not yet classified (the FU_MAX_CLASSIFIED best), then weigh all evidence. */
 static int weigh(decision *d)
 {
-    qsort(d->groups, (size_t)d->ng, sizeof *d->groups, by_top_desc);
+    fu_sort(d->groups, (size_t)d->ng, sizeof *d->groups, by_top_desc, d->sorted);
     double evidence = 0;
     memset(d->logp, 0, sizeof d->logp);
     for (int i = 0; i < d->ng && i < FU_MAX_CLASSIFIED; i++) {
@@ -389,66 +398,71 @@ static int weigh(decision *d)
     return FACEUP_OK;
 }
 
-int fu_orientation_decide(fu_detector *det, fu_orient_net *cls, const fu_image *displayed,
-                          float face_threshold, int detail, faceup_result **result)
+/* Find the faces: the passes, coarse to fine while unsure, then the detail pass when asked. */
+static int find_faces(decision *d, int detail)
 {
-    *result = NULL;
-    decision d = {.det = det, .cls = cls, .displayed = displayed};
-    d.groups = calloc(FU_MAX_FACES, sizeof *d.groups);
-    d.boxes = malloc(FU_MAX_DET * sizeof *d.boxes);
-    faceup_result *r = calloc(1, sizeof *r);
-    int rc = FACEUP_ERR_NOMEM;
-    if (!d.groups || !d.boxes || !r)
-        goto fail;
-
-    int longest = displayed->w > displayed->h ? displayed->w : displayed->h, seen = 0;
-    for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0] && d.conf < FU_SURE; i++) {
+    const fu_image *disp = d->displayed;
+    int longest = disp->w > disp->h ? disp->w : disp->h, seen = 0, rc;
+    for (size_t i = 0; i < sizeof PASSES / sizeof PASSES[0] && d->conf < FU_SURE; i++) {
         /* a finer pass only where it sees the image bigger than the passes before */
         int side = pass_side(&PASSES[i], longest);
         if (side <= seen)
             continue;
         seen = side;
-        if ((rc = detect_pass(&d, side, PASSES[i].border)) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
-            goto fail;
+        if ((rc = detect_pass(d, side, PASSES[i].border)) != FACEUP_OK || (rc = weigh(d)) != FACEUP_OK)
+            return rc;
     }
     /* more detail than the passes use, when asked for: tiles at up to `detail` px, to list faces
      * down to ~20 px in large photos; it runs even when the answer is already sure */
     int fine = longest < detail ? longest : detail;
     if (fine > seen && fine > FU_FINE_SIDE) {
-        d.tiling = 1;
-        if ((rc = detect_pass(&d, fine, 1.f)) != FACEUP_OK || (rc = weigh(&d)) != FACEUP_OK)
-            goto fail;
+        d->tiling = 1;
+        if ((rc = detect_pass(d, fine, 1.f)) != FACEUP_OK || (rc = weigh(d)) != FACEUP_OK)
+            return rc;
     }
+    return FACEUP_OK;
+}
 
-    int n_faces = 0;
-    for (int i = 0; i < d.ng && i < FU_MAX_CLASSIFIED; i++) {
-        const face_group *g = &d.groups[i];
+/* The faces worth reporting, best first, and the answer they give. */
+static int report(decision *d, float face_threshold, fu_decision *out)
+{
+    int n_faces = 0, rc;
+    for (int i = 0; i < d->ng && i < FU_MAX_CLASSIFIED; i++) {
+        const face_group *g = &d->groups[i];
         if (g->top >= face_threshold && 1.f - g->prob[4] >= FU_FACE_MIN)
-            d.groups[n_faces++] = *g;
+            d->groups[n_faces++] = *g;
     }
-    r->width = displayed->w;
-    r->height = displayed->h;
-    r->orientation = n_faces && d.conf >= FU_MIN_DECIDE ? 90 * d.best : FACEUP_UNDECIDED;
-    r->confidence = r->orientation == FACEUP_UNDECIDED ? 0.f : d.conf;
-    if (n_faces && !(r->faces = calloc((size_t)n_faces, sizeof *r->faces)))
-        goto fail;
-    r->n_faces = n_faces;
+    out->orientation = n_faces && d->conf >= FU_MIN_DECIDE ? 90 * d->best : FACEUP_UNDECIDED;
+    out->confidence = out->orientation == FACEUP_UNDECIDED ? 0.f : d->conf;
+    out->faces_disagree = 0;
+    out->n_faces = n_faces;
+    out->faces = d->faces;
     for (int i = 0; i < n_faces; i++) {
-        report_face(&d.groups[i], &r->faces[i]);
-        if (i < FU_REFINE_MAX && (rc = refine_face(&d, &r->faces[i])) != FACEUP_OK)
-            goto fail;
-        if (r->faces[i].orientation != FACEUP_UNDECIDED && r->orientation != FACEUP_UNDECIDED
-            && r->faces[i].orientation != r->orientation)
-            r->faces_disagree = 1;
+        faceup_face *f = &d->faces[i];
+        memset(f, 0, sizeof *f);
+        report_face(&d->groups[i], f);
+        if (i < FU_REFINE_MAX && (rc = refine_face(d, f)) != FACEUP_OK)
+            return rc;
+        if (f->orientation != FACEUP_UNDECIDED && out->orientation != FACEUP_UNDECIDED
+            && f->orientation != out->orientation)
+            out->faces_disagree = 1;
     }
-    *result = r;
-    r = NULL;
-    rc = FACEUP_OK;
-fail:
-    faceup_result_free(r);
-    fu_image_free(&d.work);
-    fu_image_free(&d.turned);
-    free(d.groups);
-    free(d.boxes);
+    return FACEUP_OK;
+}
+
+int fu_decide(fu_decider *d, const fu_image *displayed, float face_threshold, int detail,
+              fu_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    d->displayed = displayed;
+    d->ng = 0;
+    d->tiling = 0;
+    memset(d->logp, 0, sizeof d->logp);
+    d->best = 0;
+    d->conf = 0.f;
+    int rc = find_faces(d, detail);
+    if (rc == FACEUP_OK)
+        rc = report(d, face_threshold, out);
+    d->displayed = NULL;
     return rc;
 }

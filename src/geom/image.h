@@ -1,9 +1,17 @@
 /*
- * image.h - decoded pixels and the operations on them (internal).
+ * geom/ - pixels and the geometry on them: the ground floor of faceup above base/.
  *
- * Everything inside faceup works on fu_image: 8-bit RGB, rows `stride` bytes apart. Decoders
- * (image_decode.c) produce it, EXIF (exif.c) says how to display it, transforms (image_transform.c)
- * turn, mirror and scale it.
+ * Owns fu_image (8-bit RGB in memory), the D4 algebra of quarter turns and mirrors and the one
+ * loop that applies a turn to pixels (d4.c), face boxes and their geometry (box.c), and scaling
+ * and cropping (resize.c). Includes only base/ and faceup.h: geometry knows no file format and
+ * no network.
+ *
+ * image.h - decoded pixels (internal).
+ *
+ * Everything inside faceup works on fu_image: 8-bit RGB, rows `stride` bytes apart. An image
+ * that owns its pixels keeps its buffer when it is reused for a smaller or equal picture
+ * (fu_image_reserve), so a workspace of images stops allocating once it has seen the largest
+ * input; an image with cap 0 is a view of another one's pixels and is never freed.
  */
 #ifndef FU_IMAGE_H
 #define FU_IMAGE_H
@@ -12,62 +20,32 @@
 #include <stdint.h>
 
 #include "faceup.h"
-
-#define FU_ERRLEN 256
+#include "geom/d4.h"
 
 typedef struct fu_image {
-    uint8_t *px;   /* RGB, 3 bytes a pixel; owned (free with fu_image_free) */
+    uint8_t *px;   /* RGB, 3 bytes a pixel */
     int w, h;
     int stride;    /* bytes between rows, >= 3*w */
+    size_t cap;    /* bytes allocated at px (free with fu_image_free); 0: a view, not owned */
 } fu_image;
 
-/* What the header of an encoded image says, before any pixel is decoded. */
-typedef struct fu_probe {
-    faceup_format format;
-    int width, height;        /* as stored (before EXIF) */
-    int exif_orientation;     /* 1..8, or 0 when the file has no EXIF Orientation tag */
-    int lossy;                /* WebP: 1 for VP8 (lossy), 0 for VP8L; JPEG: 1; PNG: 0 */
-} fu_probe;
+/* Make img a w x h image with room for `bpp` bytes a pixel (3, or 4 for a decoder that packs
+ * RGBA or CMYK down to RGB in place) and stride bpp*w, reusing its buffer when it is large
+ * enough. The pixels are uninitialised. FACEUP_ERR_ARGUMENT (bad size) or FACEUP_ERR_NOMEM,
+ * the image then unchanged. */
+int fu_image_reserve(fu_image *img, int w, int h, int bpp);
 
-/* Allocate an uninitialised w x h image (stride 3*w). FACEUP_ERR_NOMEM or _ARGUMENT on failure. */
+/* A new w x h RGB image: fu_image_reserve() on an empty one. */
 int fu_image_alloc(fu_image *img, int w, int h);
+
+/* Free an image's pixels (not a view's) and empty it. NULL is a no-op. */
 void fu_image_free(fu_image *img);
 
-/* Read format, stored dimensions and EXIF orientation from the header only. Checks
- * width*height <= max_pixels (which must be > 0). Returns a faceup_status; on error writes a
- * message to err (err may be NULL) and zeroes *out. Empty or foreign bytes: FACEUP_ERR_FORMAT;
- * a damaged or truncated header: FACEUP_ERR_DECODE. */
-int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_probe *out,
-                   char err[FU_ERRLEN]);
+/* 1 when img has pixels and a plausible geometry. */
+int fu_image_ok(const fu_image *img);
 
-/* Decode to RGB. For JPEG, when min_side > 0, the smallest DCT scaling factor is used whose
- * output still has both sides >= min_side (or the full size when none does), so large photos
- * are never decoded at full resolution. Alpha is composited over black; 16-bit is reduced to 8;
- * palette, grayscale and CMYK are converted. The pixel limit is checked before any decode.
- * Data that ends early or is corrupt anywhere (libjpeg warnings included) is FACEUP_ERR_DECODE;
- * animated WebP is FACEUP_ERR_FORMAT. info (may be NULL) gets what fu_image_probe says, so its
- * width/height are the stored size even when JPEG decoding was reduced. On failure *out is
- * zeroed. */
-int fu_image_decode(const uint8_t *data, size_t size, long long max_pixels, int min_side,
-                    fu_image *out, fu_probe *info, char err[FU_ERRLEN]);
-
-/* The EXIF Orientation value (1..8) in a TIFF-structured EXIF block ("Exif\0\0" prefix allowed),
- * or 0 when there is none or the block is malformed. */
-int fu_exif_orientation(const uint8_t *exif, size_t size);
-
-/* Apply an EXIF orientation (1..8; 0, "no tag", is taken as 1) so the result is the image as a
- * viewer displays it. `out` is a new image (not `in`). FACEUP_ERR_ARGUMENT for other values. */
-int fu_image_apply_exif(const fu_image *in, int exif_orientation, fu_image *out);
-
-/* Turn clockwise by 0/90/180/270 degrees into a new image. */
-int fu_image_rotate(const fu_image *in, int degrees_cw, fu_image *out);
-
-/* Scale to w x h by area averaging (downscale) or bilinear (upscale). */
-int fu_image_resize(const fu_image *in, int w, int h, fu_image *out);
-
-/* The square of `side` pixels centred on (cx, cy), black where it leaves the image, scaled to
- * out_side x out_side. Its top-left corner is at (round(cx - side/2), round(cy - side/2)). */
-int fu_image_crop_square(const fu_image *in, float cx, float cy, float side, int out_side,
-                         fu_image *out);
+/* `out` becomes `in` with t applied (w and h exchanged when t swaps axes). out != in.
+ * FACEUP_ERR_ARGUMENT or FACEUP_ERR_NOMEM. */
+int fu_image_turn(const fu_image *in, fu_d4 t, fu_image *out);
 
 #endif

@@ -14,10 +14,14 @@
 
 #include "models/orient_net.h"
 
+#include "geom/resize.h"
+#include "nn/layer.h"
+
 struct fu_orient_net {
     fu_tensor in, a24, b24, a12, b12, a6, b6, p3;
     fu_image small;  /* the face's square crop, 48x48 */
     fu_image turned;
+    fu_buf scratch;  /* the crop's resampling */
 };
 
 fu_orient_net *fu_orient_net_create(void)
@@ -44,43 +48,25 @@ void fu_orient_net_destroy(fu_orient_net *n)
         free(t[i]->data);
     fu_image_free(&n->small);
     fu_image_free(&n->turned);
+    fu_buf_free(&n->scratch);
     free(n);
 }
 
 static void conv(const fu_kernels *k, int layer, const fu_tensor *in, fu_tensor *out, int relu)
 {
-    const fu_conv_weights *L = &fu_orient_layers[layer];
-    if (L->kind == FU_CONV3X3S2) {
-        fu_tensor_shape(out, in->h / 2, in->w / 2, L->cout);
-        k->conv3x3s2(in, out, L->w, L->b, 0, out->h);
-    } else if (L->kind == FU_CONV_PW) {
-        fu_tensor_shape(out, in->h, in->w, L->cout);
-        k->pointwise(in, out, L->w, L->b, relu, 0, out->h);
-    } else {
-        fu_tensor_shape(out, in->h, in->w, L->cout);
-        k->depthwise(in, out, L->w, L->b, relu, 0, out->h);
-    }
+    fu_layer_conv(k, NULL, &fu_orient_layers[layer], in, out, relu);
 }
 
 static void pool(const fu_kernels *k, const fu_tensor *in, fu_tensor *out)
 {
-    fu_tensor_shape(out, in->h / 2, in->w / 2, in->c);
-    k->maxpool2(in, out, 0, out->h);
+    fu_layer_maxpool(k, NULL, in, out);
 }
 
 /* Logits of the network on a 48x48 RGB image. */
 static void forward(fu_orient_net *n, const fu_kernels *k, const fu_image *img, float logits[5])
 {
     fu_tensor_shape(&n->in, 48, 48, 3);
-    for (int y = 0; y < 48; y++) {
-        const uint8_t *p = img->px + (size_t)y * img->stride;
-        float *o = fu_tensor_at(&n->in, y, 0);
-        for (int x = 0; x < 48; x++, p += 3, o += 3) {
-            o[0] = p[2];
-            o[1] = p[1];
-            o[2] = p[0];
-        }
-    }
+    fu_tensor_put_bgr(&n->in, 0, 0, img->px, 48, 48, (size_t)img->stride);
     conv(k, 0, &n->in, &n->a24, 1);
     conv(k, 1, &n->a24, &n->b24, 0);
     conv(k, 2, &n->b24, &n->a24, 1);
@@ -111,17 +97,15 @@ static void forward(fu_orient_net *n, const fu_kernels *k, const fu_image *img, 
 int fu_orient_net_classify(fu_orient_net *n, const fu_kernels *k, const fu_image *img, float x,
                            float y, float w, float h, float prob[FU_ORIENT_CLASSES])
 {
-    fu_image_free(&n->small);
     int rc = fu_image_crop_square(img, x + w / 2, y + h / 2, fu_orient_crop_scale * (w > h ? w : h),
-                                  FU_ORIENT_SIZE, &n->small);
+                                  FU_ORIENT_SIZE, &n->small, &n->scratch);
     if (rc != FACEUP_OK)
         return rc;
     double logp[FU_ORIENT_CLASSES] = {0};
     for (int r = 0; r < 4; r++) {
         const fu_image *src = &n->small;
         if (r > 0) {
-            fu_image_free(&n->turned);
-            if ((rc = fu_image_rotate(&n->small, 90 * r, &n->turned)) != FACEUP_OK)
+            if ((rc = fu_image_turn(&n->small, fu_d4_turn_cw(90 * r), &n->turned)) != FACEUP_OK)
                 return rc;
             src = &n->turned;
         }

@@ -2,12 +2,12 @@
  * orient_weights.h - weights of faceup's own face-orientation classifier (internal).
  *
  * Trained by tools/train_orient.py on faces-train (record: tools/train_orient.record.md) and
- * committed as src/orient_weights.c: batch-norm folded, exact hex floats, our kernels' layouts.
+ * committed as src/models/orient_weights.c: batch-norm folded, exact hex floats, our kernels' layouts.
  */
 #ifndef FU_ORIENT_WEIGHTS_H
 #define FU_ORIENT_WEIGHTS_H
 
-#include "models/yunet_weights.h"   /* fu_conv_weights, fu_conv_kind */
+#include "nn/layer.h"   /* fu_conv_weights */
 
 #define FU_ORIENT_LAYERS 9      /* conv0, then (pw, dw) x 4 */
 #define FU_ORIENT_CLASSES 5     /* turned 0, 90, 180, 270 degrees clockwise; not a face */

@@ -19,6 +19,7 @@
 
 #include "models/yunet.h"
 #include "models/yunet_weights.h"
+#include "nn/layer.h"
 
 enum { S2, S4, S8, S16, S32, NSTRIDE };
 
@@ -81,36 +82,6 @@ fu_tensor *fu_yunet_input(fu_yunet *net, int h, int w)
     return fu_tensor_shape(&net->input, h, w, 3) == 0 ? &net->input : NULL;
 }
 
-/* One layer call, split by output rows over the pool. */
-typedef struct layer_job {
-    const fu_kernels *k;
-    const fu_conv_weights *L;
-    const fu_tensor *in, *in2;
-    fu_tensor *out;
-    int op, relu;
-} layer_job;
-
-enum { OP_CONV, OP_POOL, OP_UPADD };
-
-static void layer_rows(void *p, int ith, int nth)
-{
-    const layer_job *j = p;
-    int y0 = (int)((long)j->out->h * ith / nth), y1 = (int)((long)j->out->h * (ith + 1) / nth);
-    if (y0 >= y1)
-        return;
-    if (j->op == OP_POOL) {
-        j->k->maxpool2(j->in, j->out, y0, y1);
-    } else if (j->op == OP_UPADD) {
-        j->k->upsample2_add(j->in, j->in2, j->out, y0, y1);
-    } else if (j->L->kind == FU_CONV3X3S2) {
-        j->k->conv3x3s2(j->in, j->out, j->L->w, j->L->b, y0, y1);
-    } else if (j->L->kind == FU_CONV_PW) {
-        j->k->pointwise(j->in, j->out, j->L->w, j->L->b, j->relu, y0, y1);
-    } else {
-        j->k->depthwise(j->in, j->out, j->L->w, j->L->b, j->relu, y0, y1);
-    }
-}
-
 typedef struct walk {
     const fu_kernels *k;
     fu_pool *pool;
@@ -118,12 +89,7 @@ typedef struct walk {
 
 static void conv(const walk *w, int layer, const fu_tensor *in, fu_tensor *out, int relu)
 {
-    const fu_conv_weights *L = &fu_yunet_layers[layer];
-    int h = L->kind == FU_CONV3X3S2 ? in->h / 2 : in->h;
-    int wd = L->kind == FU_CONV3X3S2 ? in->w / 2 : in->w;
-    fu_tensor_shape(out, h, wd, L->cout);
-    layer_job j = {w->k, L, in, NULL, out, OP_CONV, relu};
-    fu_pool_run(w->pool, layer_rows, &j);
+    fu_layer_conv(w->k, w->pool, &fu_yunet_layers[layer], in, out, relu);
 }
 
 /* The ConvDPUnit of YuNet: 1x1 conv (linear), then depthwise 3x3 with relu, via `tmp`. */
@@ -135,16 +101,12 @@ static void dp_unit(const walk *w, int layer, const fu_tensor *in, fu_tensor *tm
 
 static void pool2(const walk *w, const fu_tensor *in, fu_tensor *out)
 {
-    fu_tensor_shape(out, in->h / 2, in->w / 2, in->c);
-    layer_job j = {w->k, NULL, in, NULL, out, OP_POOL, 0};
-    fu_pool_run(w->pool, layer_rows, &j);
+    fu_layer_maxpool(w->k, w->pool, in, out);
 }
 
 static void upsample_add(const walk *w, const fu_tensor *small, const fu_tensor *skip, fu_tensor *out)
 {
-    fu_tensor_shape(out, skip->h, skip->w, skip->c);
-    layer_job j = {w->k, NULL, small, skip, out, OP_UPADD, 0};
-    fu_pool_run(w->pool, layer_rows, &j);
+    fu_layer_upsample_add(w->k, w->pool, small, skip, out);
 }
 
 static void head(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, fu_tensor *out)

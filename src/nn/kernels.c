@@ -1,5 +1,5 @@
 /*
- * nn_kernels.c - scalar reference kernels: the specification the SIMD kernels must match.
+ * kernels.c - scalar reference kernels: the specification the SIMD kernels must match.
  *
  * Accumulation order is part of the specification: bias first, then the taps in weight order,
  * each with one fused multiply-add (fmaf), exactly as the AVX2 kernels do lane by lane.
@@ -9,30 +9,6 @@
 #include <string.h>
 
 #include "nn/kernels.h"
-
-int fu_tensor_alloc(fu_tensor *t, int h, int w, int c)
-{
-    t->capacity = (size_t)(h + 2) * (size_t)(w + 2) * (size_t)c;
-    t->data = calloc(t->capacity, sizeof(float));
-    return t->data ? 0 : -1;
-}
-
-int fu_tensor_shape(fu_tensor *t, int h, int w, int c)
-{
-    size_t row = (size_t)(w + 2) * (size_t)c;
-    if (h <= 0 || w <= 0 || c <= 0 || (size_t)(h + 2) * row > t->capacity)
-        return -1;
-    t->h = h;
-    t->w = w;
-    t->c = c;
-    memset(t->data, 0, row * sizeof(float));
-    memset(t->data + (size_t)(h + 1) * row, 0, row * sizeof(float));
-    for (int y = 1; y <= h; y++) {
-        memset(t->data + (size_t)y * row, 0, (size_t)c * sizeof(float));
-        memset(t->data + (size_t)y * row + (size_t)(w + 1) * c, 0, (size_t)c * sizeof(float));
-    }
-    return 0;
-}
 
 static inline float relu_if(float v, int relu)
 {

@@ -1,41 +1,24 @@
 /*
- * nn_kernels.h - the convolution kernels YuNet needs (internal).
+ * nn/ - the neural-network floor: tensors (tensor.h), the kernels with their scalar reference
+ * and AVX2 variants chosen once by CPU detection (kernels.c, kernels_avx2.c, cpu.c), a layer
+ * table and one call per op over it (layer.h), and the thread pool that splits rows
+ * (threadpool.c). Includes only base/: nn/ knows no image, no model, no face.
  *
- * Tensors are NHWC (one image), float, with a one-pixel ring of zeros around the interior so the
- * 3x3 kernels never branch on borders. Pixel (y, x) lives at data + ((y+1)*(w+2) + (x+1))*c.
+ * kernels.h - the convolution kernels the models need (internal).
  *
  * Every kernel computes output rows [y0, y1) only, so a thread pool can split rows (ggml's ith/nth
  * idea): each output value is computed by the same instructions whatever the split, hence results
  * never depend on the thread count.
  *
- * Each kernel has a scalar reference (nn_kernels.c), the specification, and an AVX2+FMA variant
- * (nn_kernels_avx2.c). Both accumulate in the same order with fused multiply-adds (fmaf in the
+ * Each kernel has a scalar reference (kernels.c), the specification, and an AVX2+FMA variant
+ * (kernels_avx2.c). Both accumulate in the same order with fused multiply-adds (fmaf in the
  * reference), so the two paths agree bit for bit, and so do the answers at every SIMD level.
- * Weight layouts are the ones tools/onnx_to_c.py writes (see yunet_weights.h).
+ * Weight layouts are the ones tools/onnx_to_c.py writes (see layer.h).
  */
 #ifndef FU_NN_KERNELS_H
 #define FU_NN_KERNELS_H
 
-#include <stddef.h>
-
-typedef struct fu_tensor {
-    float *data;     /* (h+2)*(w+2)*c floats, border ring zero */
-    int h, w, c;
-    size_t capacity; /* floats allocated */
-} fu_tensor;
-
-static inline float *fu_tensor_at(const fu_tensor *t, int y, int x)
-{
-    return t->data + ((size_t)(y + 1) * (size_t)(t->w + 2) + (size_t)(x + 1)) * (size_t)t->c;
-}
-
-/* Allocate t for shapes up to h x w x c (zeroed; free t->data with free()). 0, or -1 when out of
- * memory. */
-int fu_tensor_alloc(fu_tensor *t, int h, int w, int c);
-
-/* Give t the shape h x w x c within its capacity and zero its border ring. Returns 0, or -1 when
- * the capacity is too small. */
-int fu_tensor_shape(fu_tensor *t, int h, int w, int c);
+#include "nn/tensor.h"
 
 typedef struct fu_kernels {
     const char *name;

@@ -1,5 +1,5 @@
 /*
- * nn_kernels_avx2.c - AVX2+FMA versions of nn_kernels.c, same names, same results.
+ * kernels_avx2.c - AVX2+FMA versions of kernels.c, same names, same results.
  *
  * Compiled with -mavx2 -mfma and called only after cpu.c has checked the CPU. Each lane does the
  * reference's arithmetic in the reference's order, so outputs are bit-identical. Channel counts

@@ -1,0 +1,19 @@
+/*
+ * err.h - a status with its message: how every layer below the API reports a failure (internal).
+ *
+ * Functions that can fail return a faceup_status and, when the caller gave one, write a one-line
+ * reason into a FU_ERRLEN buffer; the API layer prefixes it with the public function's name.
+ */
+#ifndef FU_ERR_H
+#define FU_ERR_H
+
+#define FU_ERRLEN 256
+
+/* Write the message into err (FU_ERRLEN bytes; NULL: no message wanted) and return `status`. */
+int fu_err(char *err, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

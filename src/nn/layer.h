@@ -1,0 +1,41 @@
+/*
+ * layer.h - a network as a table of layers, and one call per op over it (internal).
+ *
+ * A model (models/) is a short forward function over its layer table: each conv layer names its
+ * kind and weights (laid out for its kernel, see kernels.h), and the calls here give the output
+ * tensor its shape and run the kernel, its rows split over a thread pool (NULL: the calling
+ * thread). Splitting rows never changes a result (kernels.h), so neither does the pool.
+ */
+#ifndef FU_LAYER_H
+#define FU_LAYER_H
+
+#include "nn/kernels.h"
+#include "nn/threadpool.h"
+
+typedef enum fu_conv_kind {
+    FU_CONV3X3S2 = 0, /* full 3x3 conv, stride 2, pad 1, relu: weights [ky][kx][ci][co] */
+    FU_CONV_PW = 1,   /* 1x1 conv: weights [ci][co] */
+    FU_CONV_DW = 2    /* depthwise 3x3, stride 1, pad 1: weights [ky*3+kx][c] */
+} fu_conv_kind;
+
+typedef struct fu_conv_weights {
+    const char *name;
+    fu_conv_kind kind;
+    int cin, cout;
+    const float *w;
+    const float *b;   /* cout biases */
+} fu_conv_weights;
+
+/* out = L(in), with relu when `relu` (a 3x3 stride-2 conv always has it). out's capacity must
+ * fit the result. */
+void fu_layer_conv(const fu_kernels *k, fu_pool *pool, const fu_conv_weights *L,
+                   const fu_tensor *in, fu_tensor *out, int relu);
+
+/* out = 2x2 max pool of in, stride 2. */
+void fu_layer_maxpool(const fu_kernels *k, fu_pool *pool, const fu_tensor *in, fu_tensor *out);
+
+/* out = skip + nearest 2x upsampling of small. */
+void fu_layer_upsample_add(const fu_kernels *k, fu_pool *pool, const fu_tensor *small,
+                           const fu_tensor *skip, fu_tensor *out);
+
+#endif
