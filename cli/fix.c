@@ -8,9 +8,9 @@
  * temporary file is removed and the original stays. With -o, an output that would land on its
  * own input is refused.
  *
- * Work is shared like `detect`: workers with one faceup handle each take the next file from a
- * counter; the main thread prints results in input order as they are ready and, on a terminal,
- * a progress line. Ctrl-C (SIGINT) or SIGTERM stops handing out files; the files in hand are
+ * Work is shared like `detect` (batch.c): workers with one faceup handle each take the next
+ * file; results are printed in input order as they are ready and, on a terminal, a progress
+ * line. Ctrl-C (SIGINT) or SIGTERM stops handing out files; the files in hand are
  * finished (each is a fraction of a second) and the run ends with status 130. A second signal
  * removes the temporary files being written and exits at once.
  */
@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/strbuf.h"
+#include "batch.h"
 #include "cli.h"
 #include "faceup.h"
+#include "options.h"
 #include "read_file.h"
 
 #define MAX_JOBS 256
@@ -326,18 +328,13 @@ typedef struct options {
     long long max_bytes, max_pixels;
 } options;
 
-typedef struct done {
-    char *line;   /* what to print, NULL until the file is done */
-    int outcome;
-} done;
-
+/* Everything the workers and the main thread share. */
 typedef struct run {
     const options *opt;
     list *in;
-    done *out;
-    int next, n_done, slots;
-    pthread_mutex_t mu;
-    pthread_cond_t ready;
+    int counts[5];
+    int tty;
+    double t0, last;
 } run;
 
 static const char *path_name(faceup_fix_path p)
@@ -346,43 +343,35 @@ static const char *path_name(faceup_fix_path p)
                                                                             : "unchanged";
 }
 
+/* The `detect --json` object of the file, with what fix did added before its closing brace. */
+static char *render_json(const options *opt, const item *it, const faceup_fixed *f, int outcome,
+                         const char *dest, const char *err)
+{
+    char *base = faceup_result_json(f ? f->result : NULL, it->path, err);
+    size_t n = base ? strlen(base) : 0;
+    if (!base || n == 0 || base[n - 1] != '}') {
+        free(base);
+        return NULL;
+    }
+    fu_strbuf b = {0};
+    fu_strbuf_printf(&b, "%.*s,\"action\":\"%s\",\"rotated\":%d,\"path\":\"%s\","
+                     "\"dry_run\":%s,\"output\":", (int)(n - 1), base, outcome_name[outcome],
+                     f ? f->rotated : 0, f ? path_name(f->path) : "unchanged",
+                     opt->dry_run ? "true" : "false");
+    if (dest)
+        fu_strbuf_json_string(&b, dest);
+    else
+        fu_strbuf_printf(&b, "null");
+    fu_strbuf_printf(&b, "}");
+    free(base);
+    return fu_strbuf_take(&b);
+}
+
 static char *render(const options *opt, const item *it, const faceup_fixed *f, int outcome,
                     const char *dest, const char *err)
 {
-    char *s = NULL;
-    if (opt->json) {
-        char *base = faceup_result_json(f ? f->result : NULL, it->path, err);
-        size_t n = base ? strlen(base) : 0;
-        if (!base || n == 0 || base[n - 1] != '}') {
-            free(base);
-            return NULL;
-        }
-        base[n - 1] = 0;
-        size_t cap = n + strlen(dest ? dest : "") * 2 + 160;
-        if ((s = malloc(cap))) {
-            int k = snprintf(s, cap, "%s,\"action\":\"%s\",\"rotated\":%d,\"path\":\"%s\","
-                             "\"dry_run\":%s,\"output\":", base, outcome_name[outcome],
-                             f ? f->rotated : 0, f ? path_name(f->path) : "unchanged",
-                             opt->dry_run ? "true" : "false");
-            if (!dest) {
-                snprintf(s + k, cap - (size_t)k, "null}");
-            } else {
-                char *o = s + k;
-                *o++ = '"';
-                for (const char *c = dest; *c; c++) { /* paths: escape what JSON requires */
-                    if (*c == '"' || *c == '\\')
-                        *o++ = '\\';
-                    if ((unsigned char)*c < 0x20)
-                        *o++ = '?';
-                    else
-                        *o++ = *c;
-                }
-                memcpy(o, "\"}", 3);
-            }
-        }
-        free(base);
-        return s;
-    }
+    if (opt->json)
+        return render_json(opt, it, f, outcome, dest, err);
     char line[PATH_MAX * 2 + 128];
     if (outcome == FAILED)
         snprintf(line, sizeof line, "%s: error: %s", it->path, err);
@@ -465,41 +454,31 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
     return outcome;
 }
 
-static char oom_line[] = "error: out of memory";
-
-static void *worker(void *p)
+static void *open_handle(void *ctx, int slot)
 {
-    run *r = p;
-    pthread_mutex_lock(&r->mu);
-    int slot = r->slots++;
-    pthread_mutex_unlock(&r->mu);
+    const options *opt = ((const run *)ctx)->opt;
+    (void)slot;
     faceup *h = faceup_create();
     if (h) {
-        faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, r->opt->min_confidence);
-        faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)r->opt->max_pixels);
-        faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)r->opt->max_bytes);
-        faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, r->opt->keep_metadata);
+        faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, opt->min_confidence);
+        faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)opt->max_pixels);
+        faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
+        faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
     }
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        int i = !stop_signal && r->next < r->in->n ? r->next++ : -1;
-        pthread_mutex_unlock(&r->mu);
-        if (i < 0)
-            break;
-        char *line = NULL;
-        int outcome = h ? fix_one(h, slot, r->opt, &r->in->v[i], &line) : FAILED;
-        pthread_mutex_lock(&r->mu);
-        r->out[i].line = line ? line : oom_line;
-        r->out[i].outcome = outcome;
-        r->n_done++;
-        pthread_cond_broadcast(&r->ready);
-        pthread_mutex_unlock(&r->mu);
-    }
+    return h;
+}
+
+static void close_handle(void *h)
+{
     faceup_destroy(h);
-    pthread_mutex_lock(&r->mu);
-    pthread_cond_broadcast(&r->ready); /* the main thread may be waiting for a stop */
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
+}
+
+static char *run_one(void *ctx, void *h, int slot, int i, int *outcome)
+{
+    run *r = ctx;
+    char *line = NULL;
+    *outcome = h ? fix_one(h, slot, r->opt, &r->in->v[i], &line) : FAILED;
+    return line;
 }
 
 /* ---- the command -------------------------------------------------------------------------- */
@@ -511,9 +490,13 @@ static double now(void)
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static void progress(int done_n, int total, double t0)
+static void progress(void *ctx, int done_n, int total)
 {
-    double dt = now() - t0, rate = dt > 0 ? done_n / dt : 0;
+    run *r = ctx;
+    if (!r->tty || now() - r->last <= 0.1)
+        return;
+    r->last = now();
+    double dt = now() - r->t0, rate = dt > 0 ? done_n / dt : 0;
     int eta = rate > 0 ? (int)((total - done_n) / rate + 0.5) : 0;
     if (done_n == 0)
         fprintf(stderr, "\r\033[K0/%d", total);
@@ -521,6 +504,18 @@ static void progress(int done_n, int total, double t0)
         fprintf(stderr, "\r\033[K%d/%d  %.1f images/s  ETA %d:%02d", done_n, total, rate,
                 eta / 60, eta % 60);
     fflush(stderr);
+}
+
+static void emit(void *ctx, int i, char *line, int outcome)
+{
+    run *r = ctx;
+    (void)i;
+    if (r->tty)
+        fprintf(stderr, "\r\033[K");
+    puts(line ? line : "error: out of memory");
+    fflush(stdout);
+    r->counts[outcome]++;
+    free(line);
 }
 
 static void usage(FILE *to)
@@ -558,17 +553,6 @@ static void usage(FILE *to)
             "SIGINT/SIGTERM.\n");
 }
 
-static int parse_number(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
 {
     static const struct option opts[] = {
@@ -581,7 +565,6 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     };
     optind = 1;
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "o:nrj:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o->outdir = optarg; break;
@@ -591,21 +574,20 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'S': o->keep_metadata = 0; break;
         case 'J': o->json = 1; break;
         case 'j':
-            if (parse_number(optarg, 1, MAX_JOBS, jobs))
+            if (cli_parse_int(optarg, 1, MAX_JOBS, jobs))
                 return fprintf(stderr, "faceup fix: -j wants a number from 1 to %d\n", MAX_JOBS), -1;
             break;
         case 'C':
-            o->min_confidence = strtod(optarg, &end);
-            if (!*optarg || *end || !(o->min_confidence >= 0 && o->min_confidence <= 1))
+            if (cli_parse_unit(optarg, &o->min_confidence))
                 return fprintf(stderr, "faceup fix: --min-confidence wants a number in [0, 1]\n"),
                        -1;
             break;
         case 'P':
-            if (parse_number(optarg, 1, 4000000000000LL, &o->max_pixels))
+            if (cli_parse_int(optarg, 1, 4000000000000LL, &o->max_pixels))
                 return fprintf(stderr, "faceup fix: --max-pixels wants a positive number\n"), -1;
             break;
         case 'B':
-            if (parse_number(optarg, 1, 1000000000000000LL, &o->max_bytes))
+            if (cli_parse_int(optarg, 1, 1000000000000000LL, &o->max_bytes))
                 return fprintf(stderr, "faceup fix: --max-bytes wants a positive number\n"), -1;
             break;
         case 'h': usage(stdout); return 1;
@@ -620,55 +602,55 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     return 0;
 }
 
-/* Print the results in input order as they arrive; a progress line between them. */
-static void report(run *r, int tty, double t0, int counts[5])
+/* The list of inputs, with OUTDIR made first (and never walked into). 0, or the exit status. */
+static int gather(const options *opt, char **args, int n, int recursive, list *in)
 {
-    const list *in = r->in;
-    double last = 0;
-    int i = 0;
-    pthread_mutex_lock(&r->mu);
-    while (i < in->n) {
-        if (r->out[i].line) {
-            char *line = r->out[i].line;
-            int outcome = r->out[i].outcome;
-            pthread_mutex_unlock(&r->mu);
-            if (tty)
-                fprintf(stderr, "\r\033[K");
-            puts(line);
-            fflush(stdout);
-            counts[outcome]++;
-            if (line != oom_line)
-                free(line);
-            r->out[i].line = NULL;
-            i++;
-            pthread_mutex_lock(&r->mu);
-            continue;
+    struct stat ost;
+    if (opt->outdir) {
+        char probe[PATH_MAX];
+        snprintf(probe, sizeof probe, "%s/x", opt->outdir);
+        if (mkdirs(probe) != 0) {
+            fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt->outdir, strerror(errno));
+            return 1;
         }
-        if (stop_signal && r->next <= i)
-            break; /* nobody will do this one */
-        if (tty && now() - last > 0.1) {
-            last = now();
-            progress(r->n_done, in->n, t0);
+        if (stat(opt->outdir, &ost) == 0) {
+            in->have_out = 1;
+            in->out_dev = ost.st_dev;
+            in->out_ino = ost.st_ino;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&r->ready, &r->mu, &until);
     }
-    pthread_mutex_unlock(&r->mu);
-    counts[SKIPPED] += in->n - i;
-    if (tty)
-        fprintf(stderr, "\r\033[K");
+    if (list_inputs(in, args, n, recursive) < 0 || (opt->outdir && refuse_collisions(in) < 0)) {
+        fprintf(stderr, "faceup fix: out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+static void summary(const options *opt, const run *r, int n, double dt)
+{
+    const int *counts = r->counts;
+    fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
+            opt->dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
+            counts[FAILED]);
+    if (counts[SKIPPED])
+        fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
+    fprintf(stderr, " (%d files, %.1f s)\n", n, dt);
 }
 
 int cli_fix(int argc, char **argv)
 {
-    options opt = {.keep_metadata = 1, .min_confidence = 0.5, .max_pixels = 100000000LL,
-                   .max_bytes = 256LL << 20};
+    faceup *defaults = faceup_create();
+    if (!defaults) {
+        fprintf(stderr, "faceup fix: out of memory\n");
+        return 1;
+    }
+    options opt = {
+        .keep_metadata = 1,
+        .min_confidence = faceup_get_param(defaults, FACEUP_PARAM_MIN_CONFIDENCE),
+        .max_pixels = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_PIXELS),
+        .max_bytes = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_BYTES),
+    };
+    faceup_destroy(defaults);
     int recursive = 0;
     long long jobs = cli_ncpu();
     int rc = parse_options(argc, argv, &opt, &recursive, &jobs);
@@ -676,68 +658,29 @@ int cli_fix(int argc, char **argv)
         return rc > 0 ? 0 : 2;
 
     list in = {0};
-    struct stat ost;
-    if (opt.outdir) {
-        char probe[PATH_MAX];
-        snprintf(probe, sizeof probe, "%s/x", opt.outdir);
-        if (mkdirs(probe) != 0) {
-            fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt.outdir, strerror(errno));
-            return 1;
-        }
-        if (stat(opt.outdir, &ost) == 0) {
-            in.have_out = 1;
-            in.out_dev = ost.st_dev;
-            in.out_ino = ost.st_ino;
-        }
-    }
-    if (list_inputs(&in, argv + optind, argc - optind, recursive) < 0 ||
-        (opt.outdir && refuse_collisions(&in) < 0)) {
-        fprintf(stderr, "faceup fix: out of memory\n");
-        return 1;
-    }
-
-    run r = {.opt = &opt, .in = &in, .out = calloc((size_t)in.n + 1, sizeof(done))};
-    if (!r.out) {
-        fprintf(stderr, "faceup fix: out of memory\n");
-        return 1;
-    }
-    pthread_mutex_init(&r.mu, NULL);
-    pthread_cond_init(&r.ready, NULL);
+    if ((rc = gather(&opt, argv + optind, argc - optind, recursive, &in)) != 0)
+        return rc;
+    run r = {.opt = &opt, .in = &in, .tty = isatty(STDERR_FILENO), .t0 = now()};
     catch_signals();
-    double t0 = now();
-    if (jobs > in.n)
-        jobs = in.n > 0 ? in.n : 1;
-    pthread_t threads[MAX_JOBS];
-    int started = 0;
-    for (int i = 0; i < jobs; i++)
-        started += pthread_create(&threads[started], NULL, worker, &r) == 0;
-    int counts[5] = {0};
-    if (started == 0)
-        worker(&r); /* no threads to be had: work here, report after */
-    report(&r, isatty(STDERR_FILENO), t0, counts);
-    for (int i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-
-    double dt = now() - t0;
-    fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
-            opt.dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
-            counts[FAILED]);
-    if (counts[SKIPPED])
-        fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
-    fprintf(stderr, " (%d files, %.1f s)\n", in.n, dt);
-
+    cli_batch b = {.n = in.n, .jobs = (int)jobs, .ctx = &r, .open = open_handle,
+                   .close = close_handle, .run = run_one, .emit = emit, .idle = progress,
+                   .stop = &stop_signal};
+    int emitted = cli_batch_run(&b);
+    if (emitted < 0) {
+        fprintf(stderr, "faceup fix: out of memory\n");
+        return 1;
+    }
+    r.counts[SKIPPED] += in.n - emitted;
+    if (r.tty)
+        fprintf(stderr, "\r\033[K");
+    summary(&opt, &r, in.n, now() - r.t0);
     for (int i = 0; i < in.n; i++) {
         free(in.v[i].path);
         free(in.v[i].rel);
         free(in.v[i].error);
-        if (r.out[i].line != oom_line)
-            free(r.out[i].line);
     }
     free(in.v);
-    free(r.out);
-    pthread_mutex_destroy(&r.mu);
-    pthread_cond_destroy(&r.ready);
     if (stop_signal)
         return 128 + stop_signal;
-    return counts[FAILED] ? 1 : 0;
+    return r.counts[FAILED] ? 1 : 0;
 }

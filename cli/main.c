@@ -3,7 +3,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "faceup.h"
@@ -23,12 +22,6 @@ static void usage(FILE *to)
             "\n"
             "Run 'faceup <command> --help' for the options of a command.\n"
             "  --version   print the version and the embedded model, then exit\n");
-}
-
-int cli_ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "server.h"
 
 /* One numeric option: its flag, its environment variable, its range and where it goes. */
@@ -50,9 +51,8 @@ static void usage(FILE *to)
 
 static int parse_number(const numeric_option *o, const char *from, const char *s)
 {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < o->lo || v > o->hi) {
+    long long v;
+    if (cli_parse_int(s, o->lo, o->hi, &v) != 0) {
         fprintf(stderr, "faceup serve: %s wants a whole number from %lld to %lld, not '%s'\n",
                 from, o->lo, o->hi, s);
         return -1;

@@ -15,49 +15,7 @@
 #include <string.h>
 
 #include "assets.h"
-
-static const struct {
-    const char *path;
-    int is_post;
-} routes[SRV_EP_COUNT] = {
-    [SRV_EP_PAGE] = {"/", 0},
-    [SRV_EP_FIX] = {"/v1/fix", 1},
-    [SRV_EP_DETECT] = {"/v1/detect", 1},
-    [SRV_EP_HEALTHZ] = {"/healthz", 0},
-    [SRV_EP_READYZ] = {"/readyz", 0},
-    [SRV_EP_METRICS] = {"/metrics", 0},
-    [SRV_EP_OPENAPI] = {"/openapi.json", 0},
-    [SRV_EP_OTHER] = {NULL, 0},
-};
-
-const char *srv_endpoint_name(int ep)
-{
-    return ep >= 0 && ep < SRV_EP_OTHER ? routes[ep].path : "other";
-}
-
-int srv_api_route(const char *method, const char *path, srv_endpoint *ep)
-{
-    *ep = SRV_EP_OTHER;
-    for (int e = 0; e < SRV_EP_OTHER; e++) {
-        if (strcmp(path, routes[e].path) != 0)
-            continue;
-        *ep = (srv_endpoint)e;
-        int ok = routes[e].is_post ? !strcmp(method, "POST")
-                                   : !strcmp(method, "GET") || !strcmp(method, "HEAD");
-        return ok ? 0 : 405;
-    }
-    return 404;
-}
-
-const char *srv_api_allow(srv_endpoint ep)
-{
-    return ep < SRV_EP_OTHER && routes[ep].is_post ? "POST" : "GET, HEAD";
-}
-
-int srv_api_takes_image(srv_endpoint ep)
-{
-    return ep < SRV_EP_OTHER && routes[ep].is_post;
-}
+#include "base/strbuf.h"
 
 /* --- replies ------------------------------------------------------------------------------- */
 
@@ -105,21 +63,6 @@ void srv_reply_free(srv_reply *r)
     r->size = 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* When even an error cannot be allocated, a static one still tells the truth. */
 static const char oom_body[] =
     "{\"error\":{\"code\":\"overloaded\",\"message\":\"out of memory, try again later\"}}";
@@ -143,18 +86,13 @@ void srv_reply_error(srv_reply *r, int status, const char *code, const char *fmt
     srv_reply_free(r);
     r->status = status;
     r->content_type = "application/json";
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    if (!f) {
-        reply_oom(r);
-        return;
-    }
-    fprintf(f, "{\"error\":{\"code\":\"%s\",\"message\":", code);
-    json_string(f, message);
-    fputs("}}", f);
-    if (fclose(f) != 0) {
-        free(text);
+    fu_strbuf b = {0};
+    fu_strbuf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":", code);
+    fu_strbuf_json_string(&b, message);
+    fu_strbuf_printf(&b, "}}");
+    size_t size = b.len;
+    char *text = fu_strbuf_take(&b);
+    if (!text) {
         reply_oom(r);
         return;
     }

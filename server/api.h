@@ -64,14 +64,6 @@ typedef struct srv_api_state {
     srv_gauges gauges;
 } srv_api_state;
 
-/* Which endpoint a method and path are for. Returns 0, or 404 (unknown path, *ep = SRV_EP_OTHER)
- * or 405 (known path, other method: *ep is set; srv_api_allow() gives the Allow header). */
-int srv_api_route(const char *method, const char *path, srv_endpoint *ep);
-const char *srv_api_allow(srv_endpoint ep);
-
-/* 1 for the endpoints that take an image body. */
-int srv_api_takes_image(srv_endpoint ep);
-
 /* Check a POST's headers against the limits before reading its body. Returns 0 (req is set up),
  * or -1 with the error response in *err. */
 int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_request_head *head,

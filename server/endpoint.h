@@ -1,5 +1,6 @@
 /*
- * endpoint.h - the fixed set of endpoints the server answers, used for routing and as a label.
+ * endpoint.h - the fixed set of endpoints the server answers (endpoint.c): routing, and their
+ * names as metric labels. Below both api.c and metrics.c, so neither needs the other.
  */
 #ifndef SRV_ENDPOINT_H
 #define SRV_ENDPOINT_H
@@ -18,5 +19,13 @@ typedef enum srv_endpoint {
 
 /* Its path ("/v1/fix"), or "other". Static. */
 const char *srv_endpoint_name(int ep);
+
+/* Which endpoint a method and path are for. Returns 0, or 404 (unknown path, *ep = SRV_EP_OTHER)
+ * or 405 (known path, other method: *ep is set; srv_endpoint_allow() gives the Allow header). */
+int srv_endpoint_route(const char *method, const char *path, srv_endpoint *ep);
+const char *srv_endpoint_allow(srv_endpoint ep);
+
+/* 1 for the endpoints that take an image body. */
+int srv_endpoint_takes_image(srv_endpoint ep);
 
 #endif

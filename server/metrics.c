@@ -93,6 +93,76 @@ static void help(FILE *f, const char *name, const char *type, const char *text)
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+static void render_requests(FILE *f, const counters *c)
+{
+    help(f, "faceup_http_requests_total", "counter", "HTTP requests answered, by endpoint and status.");
+    for (int e = 0; e < SRV_EP_COUNT; e++)
+        for (size_t s = 0; s < N_STATUS; s++) {
+            if (!c->requests[e][s])
+                continue;
+            if (s < N_STATUS - 1)
+                fprintf(f, "faceup_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
+                        srv_endpoint_name(e), statuses[s], (unsigned long long)c->requests[e][s]);
+            else
+                fprintf(f, "faceup_http_requests_total{endpoint=\"%s\",status=\"other\"} %llu\n",
+                        srv_endpoint_name(e), (unsigned long long)c->requests[e][s]);
+        }
+}
+
+static void render_latency(FILE *f, const counters *c)
+{
+    help(f, "faceup_http_request_duration_seconds", "histogram",
+         "Time from the request headers received to the response sent.");
+    for (int e = 0; e < SRV_EP_COUNT; e++) {
+        if (!c->latency_count[e])
+            continue;
+        uint64_t cum = 0;
+        for (size_t b = 0; b < N_BUCKETS; b++) {
+            cum += c->latency[e][b];
+            fprintf(f, "faceup_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
+                    srv_endpoint_name(e), buckets[b], (unsigned long long)cum);
+        }
+        fprintf(f, "faceup_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
+                srv_endpoint_name(e), (unsigned long long)c->latency_count[e]);
+        fprintf(f, "faceup_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n",
+                srv_endpoint_name(e), c->latency_sum[e]);
+        fprintf(f, "faceup_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+                srv_endpoint_name(e), (unsigned long long)c->latency_count[e]);
+    }
+}
+
+/* A byte counter per endpoint that has answered anything. */
+static void render_bytes(FILE *f, const counters *c, const char *name, const char *text,
+                         const uint64_t *bytes)
+{
+    help(f, name, "counter", text);
+    for (int e = 0; e < SRV_EP_COUNT; e++)
+        if (c->latency_count[e])
+            fprintf(f, "%s{endpoint=\"%s\"} %llu\n", name, srv_endpoint_name(e),
+                    (unsigned long long)bytes[e]);
+}
+
+static void render_gauges(FILE *f, const srv_gauges *g)
+{
+    const struct {
+        const char *name, *text;
+        int value;
+    } gauges[] = {
+        {"faceup_queue_depth", "Images waiting for a worker.", g->queue_depth},
+        {"faceup_queue_capacity", "Images that may wait before requests get 503.",
+         g->queue_capacity},
+        {"faceup_http_requests_in_flight", "Requests received and not yet answered.",
+         g->in_flight},
+        {"faceup_workers", "Worker threads, each with its own model workspace.", g->workers},
+        {"faceup_workers_busy", "Workers running an image now.", g->workers_busy},
+        {"faceup_ready", "1 once the model is loaded and every worker warmed up.", g->ready},
+    };
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++) {
+        help(f, gauges[i].name, "gauge", gauges[i].text);
+        fprintf(f, "%s %d\n", gauges[i].name, gauges[i].value);
+    }
+}
+
 char *srv_metrics_render(srv_metrics *m, const srv_gauges *g, size_t *len)
 {
     char *text = NULL;
@@ -104,71 +174,21 @@ char *srv_metrics_render(srv_metrics *m, const srv_gauges *g, size_t *len)
     snap = m->c;   /* render from a copy: the lock is not held during the formatting */
     pthread_mutex_unlock(&m->mu);
 
-    help(f, "faceup_http_requests_total", "counter", "HTTP requests answered, by endpoint and status.");
-    for (int e = 0; e < SRV_EP_COUNT; e++)
-        for (size_t s = 0; s < N_STATUS; s++) {
-            if (!snap.requests[e][s])
-                continue;
-            if (s < N_STATUS - 1)
-                fprintf(f, "faceup_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
-                        srv_endpoint_name(e), statuses[s], (unsigned long long)snap.requests[e][s]);
-            else
-                fprintf(f, "faceup_http_requests_total{endpoint=\"%s\",status=\"other\"} %llu\n",
-                        srv_endpoint_name(e), (unsigned long long)snap.requests[e][s]);
-        }
-
-    help(f, "faceup_http_request_duration_seconds", "histogram",
-         "Time from the request headers received to the response sent.");
-    for (int e = 0; e < SRV_EP_COUNT; e++) {
-        if (!snap.latency_count[e])
-            continue;
-        uint64_t cum = 0;
-        for (size_t b = 0; b < N_BUCKETS; b++) {
-            cum += snap.latency[e][b];
-            fprintf(f, "faceup_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n",
-                    srv_endpoint_name(e), buckets[b], (unsigned long long)cum);
-        }
-        fprintf(f, "faceup_http_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n",
-                srv_endpoint_name(e), (unsigned long long)snap.latency_count[e]);
-        fprintf(f, "faceup_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n",
-                srv_endpoint_name(e), snap.latency_sum[e]);
-        fprintf(f, "faceup_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
-                srv_endpoint_name(e), (unsigned long long)snap.latency_count[e]);
-    }
-
-    help(f, "faceup_http_request_bytes_total", "counter", "Request body bytes received.");
-    for (int e = 0; e < SRV_EP_COUNT; e++)
-        if (snap.latency_count[e])
-            fprintf(f, "faceup_http_request_bytes_total{endpoint=\"%s\"} %llu\n",
-                    srv_endpoint_name(e), (unsigned long long)snap.bytes_in[e]);
-    help(f, "faceup_http_response_bytes_total", "counter", "Response body bytes sent.");
-    for (int e = 0; e < SRV_EP_COUNT; e++)
-        if (snap.latency_count[e])
-            fprintf(f, "faceup_http_response_bytes_total{endpoint=\"%s\"} %llu\n",
-                    srv_endpoint_name(e), (unsigned long long)snap.bytes_out[e]);
-
+    render_requests(f, &snap);
+    render_latency(f, &snap);
+    render_bytes(f, &snap, "faceup_http_request_bytes_total", "Request body bytes received.",
+                 snap.bytes_in);
+    render_bytes(f, &snap, "faceup_http_response_bytes_total", "Response body bytes sent.",
+                 snap.bytes_out);
     help(f, "faceup_decisions_total", "counter",
          "Images decided, by the clockwise turn found (undecided: no face or weak evidence).");
     for (int i = 0; i < 5; i++)
         fprintf(f, "faceup_decisions_total{orientation=\"%s\"} %llu\n", decision_names[i],
                 (unsigned long long)snap.decisions[i]);
-
     help(f, "faceup_http_timeouts_total", "counter",
          "Connections closed because the client was too slow (--timeout).");
     fprintf(f, "faceup_http_timeouts_total %llu\n", (unsigned long long)snap.timeouts);
-
-    help(f, "faceup_queue_depth", "gauge", "Images waiting for a worker.");
-    fprintf(f, "faceup_queue_depth %d\n", g->queue_depth);
-    help(f, "faceup_queue_capacity", "gauge", "Images that may wait before requests get 503.");
-    fprintf(f, "faceup_queue_capacity %d\n", g->queue_capacity);
-    help(f, "faceup_http_requests_in_flight", "gauge", "Requests received and not yet answered.");
-    fprintf(f, "faceup_http_requests_in_flight %d\n", g->in_flight);
-    help(f, "faceup_workers", "gauge", "Worker threads, each with its own model workspace.");
-    fprintf(f, "faceup_workers %d\n", g->workers);
-    help(f, "faceup_workers_busy", "gauge", "Workers running an image now.");
-    fprintf(f, "faceup_workers_busy %d\n", g->workers_busy);
-    help(f, "faceup_ready", "gauge", "1 once the model is loaded and every worker warmed up.");
-    fprintf(f, "faceup_ready %d\n", g->ready);
+    render_gauges(f, g);
 
     if (fclose(f) != 0) {
         free(text);

@@ -251,18 +251,18 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     rq->watch = ci ? ci->socket_context : NULL;
     srv_watchdog_arm(s->watchdog, rq->watch);   /* the body gets a full window of its own */
 
-    int st = srv_api_route(method, url, &rq->ep);
+    int st = srv_endpoint_route(method, url, &rq->ep);
     if (st == 404) {
         srv_reply_error(&rq->reply, 404, "not_found", "no endpoint %s", rq->path);
         return reply_early(rq);
     }
     if (st == 405) {
-        const char *allow = srv_api_allow(rq->ep);
+        const char *allow = srv_endpoint_allow(rq->ep);
         srv_reply_error(&rq->reply, 405, "method_not_allowed", "%s takes %s", rq->path, allow);
         srv_reply_header(&rq->reply, "Allow", "%s", allow);
         return reply_early(rq);
     }
-    if (!srv_api_takes_image(rq->ep)) {
+    if (!srv_endpoint_takes_image(rq->ep)) {
         srv_api_state state = {s->metrics, {0}};
         gauges(s, &state.gauges);
         srv_api_get(rq->ep, &state, &rq->reply);

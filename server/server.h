@@ -1,4 +1,12 @@
 /*
+ * server/ - `faceup serve`, part of the faceup command: connections and the life of the process
+ * (server.c, on libmicrohttpd), what each endpoint answers (api.c), the endpoints and routing
+ * (endpoint.c), request parsing (http_parse.c, fuzzed on its own), the worker pool with one
+ * faceup handle per worker (pool.c), per-connection deadlines (watchdog.c) and the Prometheus
+ * counters (metrics.c). Includes only the public faceup.h and base/strbuf.h of the library;
+ * within the folder, server.c is on top, then api.c, then endpoint.c, metrics.c, pool.c and
+ * http_parse.c, which include nothing of the folder above them.
+ *
  * server.h - `faceup serve`: the HTTP service on libmicrohttpd.
  */
 #ifndef SRV_SERVER_H

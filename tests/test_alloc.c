@@ -48,7 +48,9 @@ static void count(void)
 #endif
 
 #ifdef FU_ASAN
-#include <sanitizer/allocator_interface.h>
+/* From the sanitizers' allocator_interface.h, which GCC does not install. */
+int __sanitizer_install_malloc_and_free_hooks(void (*on_malloc)(const volatile void *, size_t),
+                                              void (*on_free)(const volatile void *));
 
 static void on_malloc(const volatile void *p, size_t n)
 {

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base/strbuf.h"
 #include "faceup.h"
 #include "codec/codec.h"
 
@@ -194,6 +195,41 @@ static void test_json_of_results_and_of_errors(void **state)
     free(j);
 }
 
+/* The one JSON string writer (results, `fix --json`, the server's errors): escapes what JSON
+ * requires, copies well-formed UTF-8, and turns every byte that does not start a well-formed
+ * sequence into U+FFFD, so the output is valid JSON and valid UTF-8 whatever the input. */
+static void test_json_strings_are_valid_whatever_the_bytes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain", "\"plain\""},
+        {"q\"b\\", "\"q\\\"b\\\\\""},
+        {"\x01\t\n\x1f\x7f", "\"\\u0001\\u0009\\u000a\\u001f\\u007f\""},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""}, /* é € 😀 */
+        {"\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\""},  /* U+FFFF, U+10FFFF */
+        {"\xff", "\"\\ufffd\""},
+        {"\x80" "a", "\"\\ufffda\""},                          /* a stray continuation byte */
+        {"\xc0\x80", "\"\\ufffd\\ufffd\""},                  /* overlong NUL */
+        {"\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\""},        /* overlong '/' */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},        /* a surrogate */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
+        {"\xf5\x80", "\"\\ufffd\\ufffd\""},
+        {"\xe2\x82", "\"\\ufffd\\ufffd\""},                  /* cut at the end */
+        {"\xe2\x82x", "\"\\ufffd\\ufffdx\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fu_strbuf b = {0};
+        fu_strbuf_json_string(&b, cases[i].in);
+        char *got = fu_strbuf_take(&b);
+        assert_non_null(got);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: got %s, want %s", i, got, cases[i].want);
+        free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_pixels_entry_point_agrees_with_the_encoded_one),
         cmocka_unit_test(test_results_do_not_depend_on_threads),
         cmocka_unit_test(test_json_of_results_and_of_errors),
+        cmocka_unit_test(test_json_strings_are_valid_whatever_the_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

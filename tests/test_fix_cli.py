@@ -307,6 +307,26 @@ def test_format_conversion_turns_and_keeps_metadata(built, tmp_path):
 
 # ---- nothing to do --------------------------------------------------------------------------
 
+def test_json_lines_are_valid_whatever_the_file_name(built, tmp_path):
+    """`fix --json` writes the output path with the library's JSON string writer, as it writes the
+    file name: quote and backslash escaped, control characters as \\u00XX, bytes that are not
+    UTF-8 as U+FFFD, so the line is valid JSON in valid UTF-8."""
+    name = b'we"ird\\\x01\xff.jpg'
+    src = os.path.join(os.fsencode(tmp_path), name)
+    buf = io.BytesIO()
+    upright_face().save(buf, "JPEG", quality=90)
+    with open(src, "wb") as f:
+        f.write(buf.getvalue())
+    out = tmp_path / "out"
+    r = subprocess.run([FACEUP, b"fix", b"--json", src, b"-o", os.fsencode(out)],
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(r.stdout.decode("utf-8"))
+    assert rec["file"] == src.decode("utf-8", "replace")
+    assert rec["output"] == str(out) + '/we"ird\\\x01\ufffd.jpg'
+    assert os.path.exists(os.path.join(os.fsencode(out), name))
+
+
 def test_nothing_to_do_gives_the_input_bytes(built, tmp_path):
     inputs = []
     for fmt in ("JPEG", "PNG", "WEBP"):

@@ -369,6 +369,16 @@ def test_unknown_path_is_404(server):
     assert status == 404 and error_code(body) == "not_found"
 
 
+def test_error_messages_are_valid_json_whatever_the_path(server):
+    """The path in a 404 message goes through the library's JSON string writer: quote and
+    backslash escaped; bytes outside printable ASCII were made '?' for the log already."""
+    out = raw(server, b"GET /%22q%5C%01%C3%A9%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404")
+    error = json.loads(body.decode("utf-8"))["error"]
+    assert error["code"] == "not_found" and error["message"] == 'no endpoint /"q\\????'
+
+
 def test_wrong_method_is_405_with_allow(server):
     status, headers, body = get(server, "/v1/fix")
     assert status == 405 and headers["allow"] == "POST" and error_code(body) == "method_not_allowed"

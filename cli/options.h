@@ -1,0 +1,17 @@
+/*
+ * options.h - what the subcommands share in reading their command line (internal to cli/).
+ */
+#ifndef FACEUP_CLI_OPTIONS_H
+#define FACEUP_CLI_OPTIONS_H
+
+/* Number of online CPUs, 1 to 256: the default of -j and --threads. */
+int cli_ncpu(void);
+
+/* A whole decimal number in [lo, hi], the whole of s: 0 and *out, or -1 (empty, junk after it,
+ * out of range, or too large for a long long). */
+int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
+
+/* A number in [0, 1], the whole of s: 0 and *out, or -1. */
+int cli_parse_unit(const char *s, double *out);
+
+#endif
