@@ -167,19 +167,11 @@ static int parse_options(int argc, char **argv, options *o)
 
 int cli_detect(int argc, char **argv)
 {
-    faceup *defaults = faceup_create();
-    if (!defaults) {
-        fprintf(stderr, "faceup detect: out of memory\n");
+    cli_defaults d;
+    if (cli_library_defaults("detect", &d) != 0)
         return 1;
-    }
-    options o = {
-        .jobs = cli_ncpu(),
-        .max_pixels = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_PIXELS),
-        .max_bytes = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_BYTES),
-        .face_threshold = faceup_get_param(defaults, FACEUP_PARAM_FACE_THRESHOLD),
-        .detail = (long long)faceup_get_param(defaults, FACEUP_PARAM_DETAIL),
-    };
-    faceup_destroy(defaults);
+    options o = {.jobs = cli_ncpu(), .max_pixels = d.max_pixels, .max_bytes = d.max_bytes,
+                 .face_threshold = d.face_threshold, .detail = d.detail};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;

@@ -639,18 +639,11 @@ static void summary(const options *opt, const run *r, int n, double dt)
 
 int cli_fix(int argc, char **argv)
 {
-    faceup *defaults = faceup_create();
-    if (!defaults) {
-        fprintf(stderr, "faceup fix: out of memory\n");
+    cli_defaults d;
+    if (cli_library_defaults("fix", &d) != 0)
         return 1;
-    }
-    options opt = {
-        .keep_metadata = 1,
-        .min_confidence = faceup_get_param(defaults, FACEUP_PARAM_MIN_CONFIDENCE),
-        .max_pixels = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_PIXELS),
-        .max_bytes = (long long)faceup_get_param(defaults, FACEUP_PARAM_MAX_BYTES),
-    };
-    faceup_destroy(defaults);
+    options opt = {.keep_metadata = 1, .min_confidence = d.min_confidence,
+                   .max_pixels = d.max_pixels, .max_bytes = d.max_bytes};
     int recursive = 0;
     long long jobs = cli_ncpu();
     int rc = parse_options(argc, argv, &opt, &recursive, &jobs);

@@ -4,8 +4,27 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "faceup.h"
+
+int cli_library_defaults(const char *cmd, cli_defaults *d)
+{
+    faceup *h = faceup_create();
+    if (!h) {
+        fprintf(stderr, "faceup %s: out of memory\n", cmd);
+        return -1;
+    }
+    d->max_pixels = (long long)faceup_get_param(h, FACEUP_PARAM_MAX_PIXELS);
+    d->max_bytes = (long long)faceup_get_param(h, FACEUP_PARAM_MAX_BYTES);
+    d->detail = (long long)faceup_get_param(h, FACEUP_PARAM_DETAIL);
+    d->face_threshold = faceup_get_param(h, FACEUP_PARAM_FACE_THRESHOLD);
+    d->min_confidence = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);
+    faceup_destroy(h);
+    return 0;
+}
 
 int cli_ncpu(void)
 {

@@ -4,6 +4,16 @@
 #ifndef FACEUP_CLI_OPTIONS_H
 #define FACEUP_CLI_OPTIONS_H
 
+/* The library's defaults of the options the subcommands share (read from a new handle, so the
+ * numbers live in one place). */
+typedef struct cli_defaults {
+    long long max_pixels, max_bytes, detail;
+    double face_threshold, min_confidence;
+} cli_defaults;
+
+/* 0, or -1 when out of memory (a message is printed for `cmd`). */
+int cli_library_defaults(const char *cmd, cli_defaults *d);
+
 /* Number of online CPUs, 1 to 256: the default of -j and --threads. */
 int cli_ncpu(void);
 

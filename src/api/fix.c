@@ -62,8 +62,11 @@ int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *pr
         !(plan.reset_orientation && exif > 1)) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
+    } else if (target != probe->format) {
+        rc = fu_codec_convert(data, size, probe, target, &plan, &buf, err);
+        out->path = FACEUP_FIX_REENCODED;
     } else {
-        rc = fu_codec_fix(data, size, probe, target, &plan, &buf, &out->path, err);
+        rc = fu_codec_fix(data, size, probe, &plan, &buf, &out->path, err);
     }
     if (rc != FACEUP_OK) {
         fu_buf_free(&buf);

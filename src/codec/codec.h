@@ -3,8 +3,9 @@
  * png.c, webp.c. Each owns everything about its format: the magic bytes, the header probe, the
  * decode to 8-bit RGB (scaled where the format allows), finding and patching its EXIF block,
  * the turn in its own pixels or coefficients (lossless where the format allows), and reading and
- * writing the metadata a change of format carries along. exif.c is the TIFF walk they share;
- * convert.c changes the format; codec.c is this interface and sends each call to its format.
+ * writing the metadata a change of format carries along. exif.c is the TIFF walk they share,
+ * reset.c the rule they all apply to the EXIF Orientation of an output; dispatch.c implements
+ * this interface by sending each call to the input's format, and convert.c changes the format.
  * Includes base/ and geom/ only: a codec knows pixels, not faces.
  *
  * codec.h - the interface of the codecs (internal).
@@ -76,13 +77,18 @@ typedef struct fu_fix_plan {
     long long max_pixels;
 } fu_fix_plan;
 
-/* Apply plan->t to an image probed as `probe` and encode the result in `target` (its own
- * format: the format's fixer, which copies the metadata it can keep byte for byte and patches
- * the EXIF block in place; another format: decoded, turned and encoded, see convert.c). On
- * success *out holds a new image and *path says how it was made; on failure a faceup_status and
- * a message in err. */
-int fu_codec_fix(const uint8_t *data, size_t size, const fu_probe *probe, faceup_format target,
+/* Apply plan->t to an image probed as `probe`, in its own format: the format's fixer copies
+ * the metadata it can keep byte for byte and patches the EXIF block in place. On success *out
+ * holds a new image and *path says how it was made; on failure a faceup_status and a message
+ * in err. */
+int fu_codec_fix(const uint8_t *data, size_t size, const fu_probe *probe,
                  const fu_fix_plan *plan, fu_buf *out, faceup_fix_path *path,
                  char err[FU_ERRLEN]);
+
+/* The same in another format, `target`: decoded, turned and encoded (convert.c); the EXIF, ICC
+ * and XMP blocks go along when plan->keep_metadata. Always FACEUP_FIX_REENCODED. */
+int fu_codec_convert(const uint8_t *data, size_t size, const fu_probe *probe,
+                     faceup_format target, const fu_fix_plan *plan, fu_buf *out,
+                     char err[FU_ERRLEN]);
 
 #endif

@@ -14,6 +14,13 @@
 
 #include <string.h>
 
+static void meta_free(fu_meta *m)
+{
+    fu_buf_free(&m->exif);
+    fu_buf_free(&m->icc);
+    fu_buf_free(&m->xmp);
+}
+
 /* The source's metadata, its EXIF block patched for the turn. */
 static int take_meta(const uint8_t *data, size_t size, const fu_format *from,
                      const fu_fix_plan *plan, fu_meta *m, char *err)
@@ -28,10 +35,14 @@ static int take_meta(const uint8_t *data, size_t size, const fu_format *from,
     return rc;
 }
 
-int fu_convert(const uint8_t *data, size_t size, const fu_format *from, const fu_format *to,
-               const fu_fix_plan *plan, fu_buf *out, char err[FU_ERRLEN])
+int fu_codec_convert(const uint8_t *data, size_t size, const fu_probe *probe,
+                     faceup_format target, const fu_fix_plan *plan, fu_buf *out,
+                     char err[FU_ERRLEN])
 {
     memset(out, 0, sizeof *out);
+    const fu_format *from = fu_format_of(probe->format), *to = fu_format_of(target);
+    if (!from || !to)
+        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG or WebP image");
     fu_image img = {0}, turned = {0};
     fu_probe info;
     fu_meta m = {{0}, {0}, {0}};
@@ -45,7 +56,7 @@ int fu_convert(const uint8_t *data, size_t size, const fu_format *from, const fu
     }
     if (rc == FACEUP_OK)
         rc = to->encode(src, !info.lossy, &m, out, err);
-    fu_meta_free(&m);
+    meta_free(&m);
     fu_image_free(&img);
     fu_image_free(&turned);
     if (rc != FACEUP_OK)

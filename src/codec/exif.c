@@ -181,3 +181,12 @@ int fu_exif_patch(uint8_t *exif, size_t size, int reset, int swap_dims, int *ori
     }
     return 0;
 }
+
+int fu_exif_patch_next(uint8_t *exif, size_t size, int reset, int swap_dims, int *first)
+{
+    int o = 0;
+    int rc = fu_exif_patch(exif, size, reset, swap_dims, &o);
+    if (*first < 0)
+        *first = rc == 0 ? o : 0;
+    return rc;
+}

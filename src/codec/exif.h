@@ -33,4 +33,8 @@ int fu_exif_orientation(const uint8_t *exif, size_t size);
 int fu_exif_patch(uint8_t *exif, size_t size, int reset_orientation, int swap_dims,
                   int *orientation);
 
+/* fu_exif_patch() on one of a container's EXIF blocks, keeping in *first (start it at -1) the
+ * Orientation the first block held: 0 when that block was malformed or had none. */
+int fu_exif_patch_next(uint8_t *exif, size_t size, int reset, int swap_dims, int *first);
+
 #endif

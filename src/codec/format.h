@@ -2,9 +2,11 @@
  * format.h - what each format file of codec/ provides, and what they share (internal to codec/,
  * and to the tests and fuzzers that drive a format directly).
  *
- * A format is a table of functions (fu_format). codec.c finds the format of an input by asking
+ * A format is a table of functions (fu_format). dispatch.c finds the format of an input by asking
  * each table's sniff() in turn and sends every call to that table, so adding a format is one
- * file and one entry in codec.c's list.
+ * file and one entry in dispatch.c's list. The files of the folder depend on each other one way:
+ *     convert.c -> dispatch.c -> jpeg.c, png.c, webp.c -> jpeg_turn.c -> jpeg_errors.c,
+ *                                                          reset.c, exif.c
  */
 #ifndef FU_FORMAT_H
 #define FU_FORMAT_H
@@ -18,7 +20,6 @@ typedef struct fu_meta {
     fu_buf exif, icc, xmp;
 } fu_meta;
 
-void fu_meta_free(fu_meta *m);
 
 /* The decoders' state between images: only JPEG's decompressor needs keeping (jpeg.c). */
 typedef struct fu_jpeg_reader fu_jpeg_reader;
@@ -70,15 +71,17 @@ int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int
  * reset would be turned twice by viewers, so the fixers refuse it rather than write it. */
 const char *fu_fix_check_reset(const fu_fix_plan *plan, int rc, int found);
 
-/* The identity plan's output, common to every fixer: the input bytes with the EXIF block
- * patched in place (Orientation reset when the plan says so), checked as above. */
+/* Patch the EXIF block(s) of a fixer's output for plan (Orientation reset when the plan says
+ * so, pixel dimensions exchanged when t swaps the axes) and check it as above; on failure the
+ * output is freed and the status is FACEUP_ERR_DECODE. */
+int fu_fix_patch_output(const fu_format *f, const fu_fix_plan *plan, fu_buf *out, char *err);
+
+/* The identity plan's output, common to every fixer: the input bytes, patched and checked. */
 int fu_fix_copy_patched(const fu_format *f, const uint8_t *data, size_t size,
                         const fu_fix_plan *plan, fu_buf *out, char *err);
 
-/* A change of format: decoded, plan->t applied, encoded by `to` with the metadata of `from`
- * (convert.c). */
-int fu_convert(const uint8_t *data, size_t size, const fu_format *from, const fu_format *to,
-               const fu_fix_plan *plan, fu_buf *out, char err[FU_ERRLEN]);
+/* The table of a format; NULL for none of ours. */
+const fu_format *fu_format_of(faceup_format id);
 
 /* Iterate over the marker segments of a JPEG before its first scan: start with *pos = 0; each
  * call returns 1 with the marker (0xE0 = APP0 ...) and the offset and length of its payload,
@@ -100,10 +103,5 @@ static inline uint32_t fu_le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-
-/* RGBA or CMYK decoded into img (4 bytes a pixel, packed) -> RGB in place, img's stride set to
- * 3*w. Each write lands at or before the bytes it reads. */
-void fu_rgba_over_black(fu_image *img);
-void fu_cmyk_to_rgb(fu_image *img, int inverted);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * jpeg.c - JPEG: the marker walk, the header probe, the decode, EXIF found and patched, and the
- * metadata and encoder of a change of format. The DCT-domain turn is jpeg_turn.c.
+ * metadata and encoder of a change of format. The DCT-domain turn itself is jpeg_turn.c.
  *
  * Decoding. libjpeg, driven directly, with TurboJPEG's settings (RGB out, or CMYK converted
  * here; the accurate integer DCT; at most 500 scans; any warning an error, so a half-grey photo
@@ -17,73 +17,25 @@
  * header is "truncated", a warning while reading the header makes it "bad", and only the five
  * colour spaces libjpeg converts are accepted.
  */
-#include "codec/jpeg.h"
-
 #include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jerror.h>
+#include <jpeglib.h>
 #include <turbojpeg.h>
 
 #include "base/arena.h"
+#include "codec/format.h"
+#include "codec/jpeg_errors.h"
+#include "codec/jpeg_turn.h"
 
 #define ENCODE_QUALITY 92   /* a change of format to JPEG: 4:2:0 at this quality */
 
 static const char xmp_id[] = "http://ns.adobe.com/xap/1.0/"; /* + its NUL: 29 bytes */
 static const char icc_id[] = "ICC_PROFILE";                  /* + its NUL: 12 bytes */
-
-/* ---- errors --------------------------------------------------------------------------- */
-
-void fu_jpeg_throw(fu_jpeg_err *e, int status, const char *msg)
-{
-    e->status = status;
-    snprintf(e->msg, sizeof e->msg, "%s", msg);
-    longjmp(e->jmp, 1);
-}
-
-static void on_error(j_common_ptr c)
-{
-    fu_jpeg_err *e = (fu_jpeg_err *)(void *)c->err;
-    (*c->err->format_message)(c, e->msg);
-    e->status = c->err->msg_code == JERR_OUT_OF_MEMORY ? FACEUP_ERR_NOMEM
-              : c->is_decompressor ? FACEUP_ERR_DECODE : FACEUP_ERR_ENCODE;
-    longjmp(e->jmp, 1);
-}
-
-static void on_message(j_common_ptr c, int level)
-{
-    fu_jpeg_err *e = (fu_jpeg_err *)(void *)c->err;
-    if (level >= 0)
-        return; /* trace messages */
-    if (!e->lenient)
-        on_error(c);
-    if (!e->warned)
-        (*c->err->format_message)(c, e->msg);
-    e->warned = 1;
-}
-
-static void on_output(j_common_ptr c)
-{
-    (void)c; /* a library does not print */
-}
-
-static void on_progress(j_common_ptr c)
-{
-    if (c->is_decompressor && ((j_decompress_ptr)c)->input_scan_number > FU_JPEG_MAX_SCANS)
-        fu_jpeg_throw((fu_jpeg_err *)(void *)c->err, FACEUP_ERR_DECODE,
-                      "more than 500 scans: refused");
-}
-
-void fu_jpeg_catch(j_common_ptr c, fu_jpeg_err *e)
-{
-    c->err = jpeg_std_error(&e->mgr);
-    e->mgr.error_exit = on_error;
-    e->mgr.emit_message = on_message;
-    e->mgr.output_message = on_output;
-    e->progress.progress_monitor = on_progress;
-    e->status = FACEUP_ERR_DECODE;
-}
 
 /* ---- markers -------------------------------------------------------------------------- */
 
@@ -144,22 +96,13 @@ static const uint8_t *find_segment(const uint8_t *d, size_t n, int marker, const
     return NULL;
 }
 
-int fu_jpeg_patch_block(uint8_t *p, size_t n, int reset, int swap_dims, int *found)
-{
-    int o = 0;
-    int rc = fu_exif_patch(p, n, reset, swap_dims, &o);
-    if (*found < 0)
-        *found = rc == 0 ? o : 0;
-    return rc;
-}
-
 int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found)
 {
     int first = -1, rc = 0, more, marker;
     size_t pos = 0, at, len;
     while ((more = fu_jpeg_next_segment(data, size, &pos, &marker, &at, &len)) > 0)
         if (marker == 0xE1 && len >= 6 && !memcmp(data + at, "Exif\0", 6) &&
-            fu_jpeg_patch_block(data + at, len, reset, swap_dims, &first) < 0)
+            fu_exif_patch_next(data + at, len, reset, swap_dims, &first) < 0)
             rc = FU_EXIF_MALFORMED;
     if (found)
         *found = first < 0 ? 0 : first;
@@ -441,7 +384,7 @@ static int decode_started(fu_jpeg_reader *r, const uint8_t *d, size_t n, int min
     jpeg_finish_decompress(&r->d);
     if (cmyk) {
         size_t len = 0;
-        fu_cmyk_to_rgb(out, find_segment(d, n, 0xEE, "Adobe", 5, &len) != NULL);
+        fu_image_cmyk_to_rgb(out, find_segment(d, n, 0xEE, "Adobe", 5, &len) != NULL);
     }
     return FACEUP_OK;
 }
@@ -551,6 +494,17 @@ static int encode(const fu_image *img, int lossless, fu_meta *m, fu_buf *out, ch
     tjFree(jpg);
     tjDestroy(tj);
     return rc;
+}
+
+int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN])
+{
+    memset(out, 0, sizeof *out);
+    *path = FACEUP_FIX_LOSSLESS;
+    /* Nothing moves: only the tag changes, and only its bytes do. */
+    if (fu_d4_is_identity(plan->t) && plan->keep_metadata)
+        return fu_fix_copy_patched(&fu_format_jpeg, data, size, plan, out, err);
+    return fu_jpeg_turn(data, size, plan, out, path, err);
 }
 
 const fu_format fu_format_jpeg = {

@@ -36,11 +36,19 @@
  * (corrupt or truncated data) are errors here, as in the decoder the detector uses: a damaged
  * input is refused, not "fixed" into a damaged output.
  */
-#include "codec/jpeg.h"
+#include "codec/jpeg_turn.h"
 
 #include <limits.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h>
+
+#include "codec/exif.h"
+#include "codec/format.h"
+#include "codec/jpeg_errors.h"
 
 typedef JBLOCKARRAY (*access_fn)(j_common_ptr, jvirt_barray_ptr, JDIMENSION, JDIMENSION,
                                  boolean);
@@ -142,8 +150,8 @@ static void copy_markers(job *j)
         if (is_app(m, 2, "MPF", 4))
             continue;
         if (is_app(m, 1, "Exif\0", 6) &&
-            fu_jpeg_patch_block(m->data, m->data_length, j->plan->reset_orientation, j->tr,
-                                &j->exif_found) < 0)
+            fu_exif_patch_next(m->data, m->data_length, j->plan->reset_orientation, j->tr,
+                               &j->exif_found) < 0)
             rc = FU_EXIF_MALFORMED;
         jpeg_write_marker(&j->dst, m->marker, m->data, m->data_length);
     }
@@ -550,16 +558,10 @@ static void job_free(job *j)
     free(j);
 }
 
-int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
-                faceup_fix_path *path, char err[FU_ERRLEN])
+int fu_jpeg_turn(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                 faceup_fix_path *path, char err[FU_ERRLEN])
 {
     memset(out, 0, sizeof *out);
-    /* Nothing moves: only the tag changes, and only its bytes do. */
-    if (fu_d4_is_identity(plan->t) && plan->keep_metadata) {
-        *path = FACEUP_FIX_LOSSLESS;
-        return fu_fix_copy_patched(&fu_format_jpeg, data, size, plan, out, err);
-    }
-
     job *j = calloc(1, sizeof *j);
     if (!j)
         return FACEUP_ERR_NOMEM;

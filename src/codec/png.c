@@ -113,15 +113,10 @@ int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int 
     while ((more = next_chunk(data, size, &pos, &c)) > 0 && !is(&c, "IEND")) {
         if (!is(&c, "eXIf"))
             continue;
-        int o = 0;
-        if (fu_exif_patch(data + c.off + 8, c.len, reset, swap_dims, &o) < 0) {
+        if (fu_exif_patch_next(data + c.off + 8, c.len, reset, swap_dims, &first) < 0)
             rc = FU_EXIF_MALFORMED;
-            o = 0;
-        } else {
+        else
             redo_crc(data + c.off);
-        }
-        if (first < 0)
-            first = o;
     }
     if (found)
         *found = first < 0 ? 0 : first;
@@ -298,7 +293,7 @@ static int decode_run(png_in *in, long long max_pixels, fu_image *out, char *err
     /* Up to IEND, so that a cut file is an error whichever byte it lost, as for JPEG. */
     png_read_end(in->png, NULL);
     if (channels == 4)
-        fu_rgba_over_black(out);
+        fu_image_rgba_over_black(out);
     return FACEUP_OK;
 }
 
@@ -520,14 +515,8 @@ int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf
     if (rc == FACEUP_OK)
         rc = assemble(data, size, &scratch, plan, out);
     fu_buf_free(&scratch);
-    if (rc == FACEUP_OK) {
-        int found = 0;
-        int exif = fu_png_patch_exif(out->p, out->n, plan->reset_orientation,
-                                     fu_d4_swaps_axes(plan->t), &found);
-        const char *why = fu_fix_check_reset(plan, exif, found);
-        if (why)
-            rc = fu_err(err, FACEUP_ERR_DECODE, "%s", why);
-    }
+    if (rc == FACEUP_OK)
+        rc = fu_fix_patch_output(&fu_format_png, plan, out, err);
     if (rc != FACEUP_OK)
         fu_buf_free(out);
     return rc;

@@ -107,13 +107,8 @@ int fu_webp_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int
     while ((more = next_chunk(data, end, &pos, &c)) > 0) {
         if (!is(&c, "EXIF"))
             continue;
-        int o = 0;
-        if (fu_exif_patch(data + c.payload, c.size, reset, swap_dims, &o) < 0) {
+        if (fu_exif_patch_next(data + c.payload, c.size, reset, swap_dims, &first) < 0)
             rc = FU_EXIF_MALFORMED;
-            o = 0;
-        }
-        if (first < 0)
-            first = o;
     }
     if (found)
         *found = first < 0 ? 0 : first;
@@ -172,7 +167,7 @@ static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels,
     if (st != VP8_STATUS_OK)
         return fu_err(err, FACEUP_ERR_DECODE, "damaged WebP data (status %d)", (int)st);
     if (channels == 4)
-        fu_rgba_over_black(out);
+        fu_image_rgba_over_black(out);
     return FACEUP_OK;
 }
 
@@ -489,14 +484,8 @@ int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
     if (rc == FACEUP_OK)
         rc = assemble(data, end, &w, plan, out);
     WebPMemoryWriterClear(&w);
-    if (rc == FACEUP_OK) {
-        int found = 0;
-        int exif = fu_webp_patch_exif(out->p, out->n, plan->reset_orientation,
-                                      fu_d4_swaps_axes(plan->t), &found);
-        const char *why = fu_fix_check_reset(plan, exif, found);
-        if (why)
-            rc = fu_err(err, FACEUP_ERR_DECODE, "%s", why);
-    }
+    if (rc == FACEUP_OK)
+        rc = fu_fix_patch_output(&fu_format_webp, plan, out, err);
     *path = is(&frame, "VP8L") ? FACEUP_FIX_LOSSLESS : FACEUP_FIX_REENCODED;
     if (rc != FACEUP_OK)
         fu_buf_free(out);

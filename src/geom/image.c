@@ -66,3 +66,47 @@ int fu_image_turn(const fu_image *in, fu_d4 t, fu_image *out)
                (size_t)out->stride);
     return FACEUP_OK;
 }
+
+/* (c*a + 127) / 255 is c*a/255 rounded to nearest. */
+void fu_image_rgba_over_black(fu_image *img)
+{
+    size_t n = (size_t)img->w * (size_t)img->h;
+    uint8_t *px = img->px;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *s = px + 4 * i;
+        unsigned a = s[3];
+        uint8_t r = (uint8_t)((s[0] * a + 127) / 255);
+        uint8_t g = (uint8_t)((s[1] * a + 127) / 255);
+        uint8_t b = (uint8_t)((s[2] * a + 127) / 255);
+        px[3 * i] = r;
+        px[3 * i + 1] = g;
+        px[3 * i + 2] = b;
+    }
+    img->stride = 3 * img->w;
+}
+
+/* R = (255-C)(255-K)/255. Photoshop, and every writer that puts an Adobe APP14 marker in a CMYK
+ * JPEG (Pillow, libjpeg's default), stores the inks inverted, so the stored value already is
+ * 255-C. */
+void fu_image_cmyk_to_rgb(fu_image *img, int inverted)
+{
+    size_t n = (size_t)img->w * (size_t)img->h;
+    uint8_t *px = img->px;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *s = px + 4 * i;
+        unsigned c = s[0], m = s[1], y = s[2], k = s[3];
+        if (!inverted) {
+            c = 255 - c;
+            m = 255 - m;
+            y = 255 - y;
+            k = 255 - k;
+        }
+        uint8_t r = (uint8_t)((c * k + 127) / 255);
+        uint8_t g = (uint8_t)((m * k + 127) / 255);
+        uint8_t b = (uint8_t)((y * k + 127) / 255);
+        px[3 * i] = r;
+        px[3 * i + 1] = g;
+        px[3 * i + 2] = b;
+    }
+    img->stride = 3 * img->w;
+}

@@ -48,4 +48,11 @@ int fu_image_ok(const fu_image *img);
  * FACEUP_ERR_ARGUMENT or FACEUP_ERR_NOMEM. */
 int fu_image_turn(const fu_image *in, fu_d4 t, fu_image *out);
 
+/* An image decoded as RGBA or CMYK (reserved with bpp 4, packed 4 bytes a pixel) -> RGB in
+ * place, its stride set to 3*w: alpha composited over black; CMYK as stored (`inverted`, the
+ * Adobe convention of most writers) or plain. Each write lands at or before the bytes it
+ * reads. */
+void fu_image_rgba_over_black(fu_image *img);
+void fu_image_cmyk_to_rgb(fu_image *img, int inverted);
+
 #endif

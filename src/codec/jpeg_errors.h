@@ -1,6 +1,6 @@
 /*
- * jpeg.h - what jpeg.c (probe, decode, markers, encode) and jpeg_turn.c (the DCT-domain turn)
- * share: how libjpeg's errors, warnings and progress reach us (internal to codec/).
+ * jpeg_errors.h - how libjpeg's errors, warnings and progress reach the decoder (jpeg.c) and
+ * the DCT-domain turn (jpeg_turn.c) alike (internal to codec/).
  *
  * libjpeg reports an error by calling error_exit, which must not return; ours longjmps back to
  * the one function that called setjmp on fu_jpeg_err.jmp, with a status and libjpeg's own
@@ -9,8 +9,8 @@
  * progressive JPEG with more than FU_JPEG_MAX_SCANS scans is refused: it is an attack
  * (libjpeg-turbo's own limit). Nothing is ever printed.
  */
-#ifndef FU_CODEC_JPEG_H
-#define FU_CODEC_JPEG_H
+#ifndef FU_JPEG_ERRORS_H
+#define FU_JPEG_ERRORS_H
 
 #include <setjmp.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 
 #include <jpeglib.h>
 
-#include "codec/format.h"
+#include "faceup.h"
 
 #define FU_JPEG_MAX_SCANS 500
 
@@ -43,9 +43,5 @@ void fu_jpeg_catch(j_common_ptr c, fu_jpeg_err *e);
 __attribute__((noreturn))
 #endif
 void fu_jpeg_throw(fu_jpeg_err *e, int status, const char *msg);
-
-/* Patch one EXIF block (see fu_exif_patch), remembering in *found what the first one said
- * (start with *found = -1). Returns the patch status. */
-int fu_jpeg_patch_block(uint8_t *p, size_t n, int reset, int swap_dims, int *found);
 
 #endif
