@@ -4,9 +4,10 @@
 Usage: onnx_to_c.py MODEL.onnx -o yunet_weights.c
 
 The output holds every weight exactly (C99 hex floats), reordered for our NHWC kernels
-(src/nn_kernels.h documents each layout), plus the model's file name and SHA-256. The layer
-order is the one src/yunet.c walks (FU_YUNET_LAYERS). The script checks that the graph is the
-one it was written for, so a different model fails here and not as silent garbage later.
+(src/nn/kernels.h and src/nn/layer.h document each layout), plus the model's file name and
+SHA-256. The layer order is the one src/models/yunet.c walks (FU_YUNET_LAYERS). The script
+checks that the graph is the one it was written for, so a different model fails here and not
+as silent garbage later.
 
 The four detection heads of a level (cls 1, obj 1, bbox 4, kps 10 channels) are each a 1x1
 conv followed by a 3x3 conv with one input per output channel; they are stacked into one 1x1

@@ -11,7 +11,7 @@ Every detection found in the 0-degree turn with score >= 0.6 is an upright face;
 only appear in other turns and overlap no upright face are false positives, the "not a face" class,
 together with random background squares.
 
-Crop (must match src/orient_net.c): a square centred on the box centre, side CROP_SCALE * max(w, h),
+Crop (must match src/models/orient_net.c): a square centred on the box centre, side CROP_SCALE * max(w, h),
 outside the image black, scaled to SIZE x SIZE (area averaging down, bilinear up), BGR 0..255.
 
 Training: each crop is turned by a random multiple of 90 degrees (the label), with jitter in
@@ -98,7 +98,7 @@ def build_samples(root, dets, rng):
 
 
 class OrientNet(nn.Module):
-    """Layers map one-to-one onto src/orient_net.c (BN folded into the convolutions at export)."""
+    """Layers map one-to-one onto src/models/orient_net.c (BN folded into the convolutions at export)."""
 
     def __init__(self):
         super().__init__()

@@ -49,7 +49,8 @@
 #define FU_MAX_CONFIDENCE 0.999f /* never claim certainty: on faces-dev 0.15% of answers above 0.9
                                     were wrong, most of them with posteriors near 1 */
 #define FU_FACE_MIN 0.5f       /* P(face) under which a detection is not reported as a face */
-#define FU_TILE 640            /* largest canvas side the detector is given at once */
+#define FU_TILE FU_DECIDE_SIDE /* largest canvas side the detector is given at once: no more
+                                  memory than the finest default pass takes */
 #define FU_TILE_OVERLAP 96     /* tiles overlap this much, so faces up to it are whole in one */
 #define FU_GROUP_IOU 0.4f      /* detections of different turns this close are the same face */
 #define FU_MAX_DET 256         /* detections kept per turn (tiles add up) */
@@ -106,8 +107,6 @@ struct fu_decider {
     float conf;
 };
 
-typedef struct fu_decider decision;
-
 fu_decider *fu_decider_create(int threads)
 {
     fu_decider *d = calloc(1, sizeof *d);
@@ -153,7 +152,7 @@ static float inside(const fu_box *a, const fu_box *b)
     return area > 0.f ? fu_box_intersection(a, b) / area : 0.f;
 }
 
-static void add_detection(decision *d, int turn, const fu_box *b)
+static void add_detection(fu_decider *d, int turn, const fu_box *b)
 {
     face_group *g = d->groups;
     /* in tiles at high detail, YuNet also finds parts of a large face (an eye and a cheek) as
@@ -246,7 +245,7 @@ static void report_face(const face_group *f, faceup_face *out)
  * coarse pass, a face tilted by 20 degrees came out with its eye line at 1 degree). So each
  * reported face gets one more detector run on its own square, turned upright and scaled so the
  * face is about half of it, and its box, landmarks and roll come from that run. */
-static int refine_face(decision *d, faceup_face *f)
+static int refine_face(fu_decider *d, faceup_face *f)
 {
     int turn = argmax4(f->turn_probs);
     float side = FU_REFINE_CONTEXT * fmaxf(f->w, f->h), cx = f->x + f->w / 2, cy = f->y + f->h / 2;
@@ -297,7 +296,7 @@ static int refine_face(decision *d, faceup_face *f)
  * cut by a tile edge is found whole in the neighbouring tile or, when larger than the overlap,
  * in a coarser pass (so tiles keep only faces up to the overlap). Returns the number of
  * detections in d->boxes (image coordinates). */
-static int detect_tiled(decision *d, const fu_image *img, float border)
+static int detect_tiled(fu_decider *d, const fu_image *img, float border)
 {
     if (img->w <= FU_TILE && img->h <= FU_TILE)
         return fu_detector_run(d->det, img, border, FU_DET_THRESHOLD, d->boxes, FU_MAX_DET);
@@ -331,7 +330,7 @@ static int detect_tiled(decision *d, const fu_image *img, float border)
 
 /* Run the detector on the displayed image scaled so its longest side is `side`, in the four
  * turns, and add what it finds (in displayed-image coordinates) to the groups. */
-static int detect_pass(decision *d, int side, float border)
+static int detect_pass(fu_decider *d, int side, float border)
 {
     const fu_image *disp = d->displayed, *src = disp;
     int longest = disp->w > disp->h ? disp->w : disp->h;
@@ -366,7 +365,7 @@ static int detect_pass(decision *d, int side, float border)
 }
 
 /* Classify the faces not yet classified (the FU_MAX_CLASSIFIED best), then weigh all evidence. */
-static int weigh(decision *d)
+static int weigh(fu_decider *d)
 {
     fu_sort(d->groups, (size_t)d->ng, sizeof *d->groups, by_top_desc, d->sorted);
     double evidence = 0;
@@ -399,7 +398,7 @@ static int weigh(decision *d)
 }
 
 /* Find the faces: the passes, coarse to fine while unsure, then the detail pass when asked. */
-static int find_faces(decision *d, int detail)
+static int find_faces(fu_decider *d, int detail)
 {
     const fu_image *disp = d->displayed;
     int longest = disp->w > disp->h ? disp->w : disp->h, seen = 0, rc;
@@ -424,7 +423,7 @@ static int find_faces(decision *d, int detail)
 }
 
 /* The faces worth reporting, best first, and the answer they give. */
-static int report(decision *d, float face_threshold, fu_decision *out)
+static int report(fu_decider *d, float face_threshold, fu_decision *out)
 {
     int n_faces = 0, rc;
     for (int i = 0; i < d->ng && i < FU_MAX_CLASSIFIED; i++) {

@@ -10,7 +10,6 @@ typedef struct fu_pool fu_pool;
  * of memory or threads. */
 fu_pool *fu_pool_create(int nthreads);
 void fu_pool_destroy(fu_pool *pool);
-int fu_pool_size(const fu_pool *pool);
 
 /* Call fn(ctx, ith, nth) for ith = 0..nth-1 (nth = pool size) on the pool's threads, and return
  * when all calls have returned. pool == NULL runs fn(ctx, 0, 1) on the caller's thread. */
