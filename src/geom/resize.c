@@ -101,13 +101,29 @@ static void taps_make(struct taps *t, int src, int dst, unsigned char *mem)
         taps_bilinear(t, src, dst);
 }
 
+/* One output pixel of the rows pass: n taps with weights w, read from s on, 3 bytes apart. */
+static inline void tap_row(const uint8_t *s, const int32_t *w, int n, uint16_t *m)
+{
+    const int shift = WBITS - MIDBITS, half = 1 << (shift - 1);
+    int32_t red = 0, green = 0, blue = 0;
+    for (int k = 0; k < n; k++, s += 3) {
+        red += s[0] * w[k];
+        green += s[1] * w[k];
+        blue += s[2] * w[k];
+    }
+    m[0] = (uint16_t)((red + half) >> shift);
+    m[1] = (uint16_t)((green + half) >> shift);
+    m[2] = (uint16_t)((blue + half) >> shift);
+}
+
 /* Rows: the window's rows of `in` (the window starts at column x0, row y0, and is sh rows
  * high) -> mid (dst_w x sh, 16-bit with MIDBITS of fraction). Taps outside the image are
  * black: they are left out of the sums, and rows outside it are zero. */
 static void resize_rows(const fu_image *in, long x0, long y0, int sh, const struct taps *tx,
                         int dst_w, uint16_t *mid)
 {
-    const int shift = WBITS - MIDBITS, half = 1 << (shift - 1);
+    long last = x0 + tx->start[dst_w - 1] + tx->count[dst_w - 1];
+    int inside = x0 + tx->start[0] >= 0 && last <= in->w; /* no tap of any row leaves it */
     for (int r = 0; r < sh; r++) {
         uint16_t *m = mid + (size_t)r * (size_t)dst_w * 3;
         long sy = y0 + r;
@@ -119,19 +135,17 @@ static void resize_rows(const fu_image *in, long x0, long y0, int sh, const stru
         for (int x = 0; x < dst_w; x++) {
             const int32_t *w = tx->weight + (size_t)x * (size_t)tx->max_count;
             long c0 = x0 + tx->start[x];
-            int k0 = c0 < 0 ? (int)-c0 : 0, k1 = tx->count[x];
-            if (c0 + k1 > in->w)
-                k1 = (int)(in->w - c0);
-            int32_t red = 0, green = 0, blue = 0;
-            for (int k = k0; k < k1; k++) {
-                const uint8_t *s = row + (size_t)(c0 + k) * 3;
-                red += s[0] * w[k];
-                green += s[1] * w[k];
-                blue += s[2] * w[k];
+            int k0 = 0, k1 = tx->count[x];
+            if (!inside) {
+                k0 = c0 < 0 ? (int)-c0 : 0;
+                if (c0 + k1 > in->w)
+                    k1 = (int)(in->w - c0);
+                if (k0 >= k1) {
+                    m[3 * x] = m[3 * x + 1] = m[3 * x + 2] = 0;
+                    continue;
+                }
             }
-            m[3 * x] = (uint16_t)((red + half) >> shift);
-            m[3 * x + 1] = (uint16_t)((green + half) >> shift);
-            m[3 * x + 2] = (uint16_t)((blue + half) >> shift);
+            tap_row(row + (size_t)(c0 + k0) * 3, w + k0, k1 - k0, m + 3 * x);
         }
     }
 }
