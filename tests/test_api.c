@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "api/handle.h"
 #include "base/strbuf.h"
 #include "faceup.h"
 #include "codec/codec.h"
@@ -230,6 +231,34 @@ static void test_json_strings_are_valid_whatever_the_bytes(void **state)
     }
 }
 
+/* The workspace keeps what a photo needs for the next one, and gives back what a huge image
+ * left, so one large upload does not stay resident in every worker. */
+static void test_workspace_keeps_small_buffers_and_gives_back_large_ones(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    faceup_result *r = NULL;
+    size_t small = 640 * 480, large = 3000 * 2000;
+    uint8_t *gray = calloc(large, 1);
+    assert_non_null(gray);
+    memset(gray, 128, large);
+    assert_int_equal(faceup_detect_pixels(h, gray, 640, 480, 0, FACEUP_PIXEL_GRAY, &r), FACEUP_OK);
+    faceup_result_free(r);
+    assert_true(h->stored.cap >= small * 3);
+    uint8_t *kept = h->stored.px;
+    assert_int_equal(faceup_detect_pixels(h, gray, 480, 640, 0, FACEUP_PIXEL_GRAY, &r), FACEUP_OK);
+    faceup_result_free(r);
+    assert_ptr_equal(h->stored.px, kept); /* reused, not reallocated */
+    assert_int_equal(faceup_detect_pixels(h, gray, 3000, 2000, 0, FACEUP_PIXEL_GRAY, &r), FACEUP_OK);
+    assert_int_equal(r->width, 3000);
+    faceup_result_free(r);
+    assert_true(large * 3 > FU_WORKSPACE_KEEP);
+    assert_int_equal(h->stored.cap, 0);
+    assert_null(h->stored.px);
+    free(gray);
+    faceup_destroy(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_results_do_not_depend_on_threads),
         cmocka_unit_test(test_json_of_results_and_of_errors),
         cmocka_unit_test(test_json_strings_are_valid_whatever_the_bytes),
+        cmocka_unit_test(test_workspace_keeps_small_buffers_and_gives_back_large_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
