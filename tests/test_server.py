@@ -714,9 +714,11 @@ def test_environment_sets_the_options_and_flags_win(tmp_path):
         assert status == 415   # under the flag's 2000, over the variable's 1000: the flag won
         status, _, _ = post(srv, "/v1/detect", b"x" * 2500, validate=False)
         assert status == 413
-        assert "1 workers" in srv.text() and "timeout 5 s" in srv.text()
     finally:
         assert srv.stop() == 0
+    # the main thread prints its "ready:" line once the workers are up, which can be a moment
+    # after /readyz first answers 200 (under load it was): read the log once the server is gone
+    assert "1 workers" in srv.text() and "timeout 5 s" in srv.text()
 
 
 def test_usage_errors_exit_2(tmp_path):
