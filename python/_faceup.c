@@ -375,7 +375,22 @@ static PyObject *register_errors(PyObject *module, PyObject *mapping)
     Py_RETURN_NONE;
 }
 
+/* error_json(file, error) -> str: faceup_result_json(NULL, file, error), the line of an input
+ * that failed. file: bytes or None; error: bytes. */
+static PyObject *error_json(PyObject *module, PyObject *args)
+{
+    (void)module;
+    PyObject *file, *error;
+    const char *name, *msg;
+    if (!PyArg_ParseTuple(args, "OO:error_json", &file, &error) || file_arg(file, &name) < 0 ||
+        file_arg(error, &msg) < 0)
+        return NULL;
+    return json_str(faceup_result_json(NULL, name, msg ? msg : ""));
+}
+
 static PyMethodDef module_methods[] = {
+    {"error_json", error_json, METH_VARARGS,
+     "error_json(file, error) -> str: faceup_result_json(NULL, file, error)."},
     {"_register_errors", register_errors, METH_O,
      "_register_errors({status: class}): the exceptions raised for each faceup_status."},
     {NULL, NULL, 0, NULL},

@@ -183,6 +183,8 @@ class Detector:
     def _encoded(self, image: Any) -> tuple[Any, bytes | None]:
         """(buffer, file) for bytes-like or path inputs; (None, None) for anything else."""
         if isinstance(image, (bytes, bytearray, memoryview)):
+            if isinstance(image, memoryview) and not image.contiguous:
+                raise InputError("faceup: an encoded image must be a contiguous buffer")
             return image, None
         if isinstance(image, (str, os.PathLike)):
             path = os.fspath(image)
