@@ -115,7 +115,7 @@ class FixResult:
 
     @property
     def changed(self) -> bool:
-        """True when `data` differs from the input."""
+        """False when the input was handed back as it is (path "unchanged")."""
         return self.path != "unchanged"
 
 
