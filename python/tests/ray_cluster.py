@@ -11,8 +11,9 @@ traffic to the network interface; other 127.x addresses are taken as they are, a
 the loopback device.
 
 Each node is `ray start --block` in a session of its own: stopping it (SIGTERM) stops the
-processes it started; whatever is left is killed by process group and, last, by finding the
-processes that name this cluster's own temporary folder. Ray's files (its session logs and the
+processes it started (after a job, Ray's own graceful stop takes ~30 s, so it gets a few
+seconds); whatever is left is killed by process group and, last, by finding the processes
+that name this cluster's own temporary folder. Ray's files (its session logs and the
 token of its token authentication, under HOME) go to that folder, removed at the end. Every
 wait is bounded.
 """
@@ -36,13 +37,17 @@ def free_port(host: str) -> int:
 
 
 class TwoNodeCluster:
-    def __init__(self, ray_bin: str, cpus_per_node: int = 1, start_timeout: float = 120) -> None:
+    def __init__(self, ray_bin: str, cpus_per_node: int = 1, start_timeout: float = 120,
+                 stop_grace: float = 5) -> None:
         self.ray_bin, self.cpus, self.start_timeout = ray_bin, cpus_per_node, start_timeout
+        self.stop_grace = stop_grace
         # short: Ray's Unix socket paths live under it and must stay under 108 bytes
         self.dir = tempfile.mkdtemp(prefix="fur", dir="/tmp")
         self.port = free_port(HEAD_IP)
         self.address = f"{HEAD_IP}:{self.port}"
-        self.env = dict(os.environ, HOME=self.dir, RAY_USAGE_STATS_ENABLED="0")
+        # drivers wait for a whole actor pool before they start, so that every node gets work
+        self.env = dict(os.environ, HOME=self.dir, RAY_TMPDIR=self.dir,
+                        RAY_USAGE_STATS_ENABLED="0", RAY_DATA_DEFAULT_WAIT_FOR_MIN_ACTORS_S="120")
         self.env.pop("RAY_ADDRESS", None)
         self.procs: list[subprocess.Popen] = []
 
@@ -130,9 +135,10 @@ class TwoNodeCluster:
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_grace
         for p in self.procs:
             try:
-                p.wait(timeout=30)
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
         for p in self.procs:
