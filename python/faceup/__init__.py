@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 
 from . import _faceup
-from ._detector import Detector, Encoded, Image, PathLike, Pixels
+from ._detector import AnyImage, Detector, Encoded, P, PathLike, Pixels
 from ._errors import (ArgumentError, BusyError, DecodeError, EncodeError, Error, FormatError,
                       InputError, InternalError, OutOfMemoryError, TooManyBytesError,
                       TooManyPixelsError)
@@ -44,7 +44,7 @@ __all__ = [
     "detect", "fix", "upright", "Detector", "Result", "Face", "FixResult", "Upright",
     "Error", "ArgumentError", "OutOfMemoryError", "FormatError", "DecodeError",
     "TooManyPixelsError", "TooManyBytesError", "EncodeError", "InternalError", "BusyError",
-    "InputError", "Image", "Encoded", "PathLike", "Pixels",
+    "InputError", "AnyImage", "Encoded", "PathLike", "Pixels",
     "LIBRARY_VERSION", "MODEL_NAME", "MODEL_SHA256",
 ]
 
@@ -59,7 +59,7 @@ def _detector() -> Detector:
     return d
 
 
-def detect(image: Image) -> Result:
+def detect(image: AnyImage) -> Result:
     """How `image` is turned: bytes/bytearray/memoryview of an encoded JPEG, PNG or WebP; a
     path; a uint8 numpy array (H x W gray, H x W x 3 RGB, H x W x 4 RGBA, any strides); or a
     PIL image. Raises a faceup.Error subclass for what it cannot read (see Detector.detect)."""
@@ -78,7 +78,7 @@ def fix(data: Encoded | PathLike, *, min_confidence: float = 0.5, keep_metadata:
     return d.fix(data)
 
 
-def upright(image: Pixels, *, min_confidence: float = 0.5) -> Upright:
+def upright(image: P, *, min_confidence: float = 0.5) -> Upright[P]:
     """Pixels in, pixels out: a numpy array or PIL image turned upright when faceup decided
     with confidence >= min_confidence (else the same object), with the decision."""
     d = _detector()

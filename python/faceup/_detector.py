@@ -19,11 +19,11 @@ import os
 import stat
 import sys
 from numbers import Real
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _faceup
 from ._errors import BY_STATUS, ArgumentError, InputError, TooManyBytesError
-from ._result import FixResult, Result, Upright
+from ._result import Action, FixPath, FixResult, Format, Result, Upright
 
 if TYPE_CHECKING:
     import numpy
@@ -33,14 +33,15 @@ _faceup._register_errors(BY_STATUS)
 
 Encoded = Union[bytes, bytearray, memoryview]
 PathLike = Union[str, "os.PathLike[str]"]
-Image = Union[Encoded, PathLike, "numpy.ndarray", "PIL.Image.Image"]
+AnyImage = Union[Encoded, PathLike, "numpy.ndarray", "PIL.Image.Image"]
 Pixels = Union["numpy.ndarray", "PIL.Image.Image"]
+P = TypeVar("P", "numpy.ndarray", "PIL.Image.Image")
 
 # faceup_pixel_format, faceup_format, faceup_fix_path (include/faceup.h)
 _RGB, _RGBA, _GRAY = 0, 2, 4
 _FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
-_FORMAT_NAMES = {v: k for k, v in _FORMATS.items()}
-_FIX_PATHS = ("unchanged", "lossless", "reencoded")
+_FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
+_FIX_PATHS: tuple[FixPath, ...] = ("unchanged", "lossless", "reencoded")
 # keyword -> (faceup_param, kind); kinds are checked here, ranges by faceup_set_param
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
@@ -131,7 +132,7 @@ class Detector:
 
     # ---- the three calls -----------------------------------------------------------------
 
-    def detect(self, image: Image) -> Result:
+    def detect(self, image: AnyImage) -> Result:
         """Decide how `image` is turned (see the module docstring for the inputs taken).
 
         Raises faceup.FormatError / DecodeError for what is not a readable image (empty or
@@ -153,12 +154,12 @@ class Detector:
         out, fmt, text, rotated, exif, path, confidence = self._h.fix(buf, file)
         result = Result._from_json(text)
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
-        action = ("turned" if path != 0 else "undecided"
-                  if result.orientation is None or confidence < min_conf else "upright")
+        action: Action = ("turned" if path != 0 else "undecided"
+                          if result.orientation is None or confidence < min_conf else "upright")
         return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result, rotated=rotated,
                          exif_transform=exif or None, path=_FIX_PATHS[path], action=action)
 
-    def upright(self, image: Pixels) -> Upright:
+    def upright(self, image: P) -> Upright[P]:
         """Pixels in, pixels out: `image` (a numpy array or a PIL image, as detect() takes
         them) turned upright when faceup decided with confidence >= min_confidence, else the
         same object back. For encoded files use fix(), which turns them without loss."""

@@ -1,12 +1,12 @@
 # The C extension (python/_faceup.c). Private: use the faceup package.
-from typing import Any
+from typing import Any, Mapping
 
 LIBRARY_VERSION: str
 MODEL_NAME: str
 MODEL_SHA256: str
 ERR_BUSY: int
 
-def _register_errors(mapping: dict[int, type[BaseException]], /) -> None: ...
+def _register_errors(mapping: Mapping[int, type[BaseException]], /) -> None: ...
 
 class Handle:
     def __init__(self) -> None: ...

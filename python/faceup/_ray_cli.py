@@ -83,6 +83,7 @@ class _Job:
 
     def _fix(self, it: _files.Item) -> tuple[bytes, int]:
         """cli/fix.c fix_one() with -o OUTDIR --json"""
+        assert self.outdir is not None
         err, fixed, outcome, dest = it.error, None, FAILED, None
         if err is None:
             try:

@@ -13,6 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 Orientation = Literal[0, 90, 180, 270]
 FixPath = Literal["unchanged", "lossless", "reencoded"]
 Action = Literal["upright", "turned", "undecided"]
+Format = Literal["jpeg", "png", "webp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,8 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The object `faceup detect --json` prints for this image (a new dict each call).
         It has a "file" key only when the image was given as a path."""
-        return json.loads(self._json)
+        d: dict[str, Any] = json.loads(self._json)
+        return d
 
     def to_json(self) -> str:
         """The line `faceup detect --json` prints for this image."""
@@ -99,7 +101,7 @@ class FixResult:
 
     data: bytes
     """The upright encoded image; the input byte for byte when `path` is "unchanged"."""
-    format: Literal["jpeg", "png", "webp"]
+    format: Format
     result: Result
     """The decision, as faceup.detect() gives it."""
     rotated: int
