@@ -143,18 +143,26 @@ def part2(a) -> None:
 
 
 def rss_sampler(cluster: TwoNodeCluster, stop: threading.Event, peak: dict) -> None:
+    """Peak resident memory (KiB) of the cluster's processes: each worker, the driver, and the
+    rest (Ray's daemons and helper processes), summed at each sample."""
     while not stop.is_set():
-        total = 0
+        sums = {"workers": 0, "driver": 0, "ray": 0}
         for pid in cluster.own_pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
-                name = Path(f"/proc/{pid}/comm").read_text().strip()
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) if "VmRSS" in status else 0
-            total += kb
-            peak[name] = max(peak.get(name, 0), kb)
-        peak["(all)"] = max(peak.get("(all)", 0), total)
+            m = re.search(r"VmRSS:\s+(\d+)", status)
+            kb = int(m.group(1)) if m else 0
+            kind = ("workers" if b"MapWorker" in cmd else "driver" if b"faceup-ray" in cmd
+                    else "ray")
+            sums[kind] += kb
+            if kind == "workers":
+                peak["one worker"] = max(peak.get("one worker", 0), kb)
+        for k, v in sums.items():
+            peak[k] = max(peak.get(k, 0), v)
+        peak["all"] = max(peak.get("all", 0), sum(sums.values()))
         stop.wait(0.5)
 
 
@@ -207,11 +215,9 @@ def part3(a) -> None:
               f"whole command {ray_wall:.1f} s, {len(files) / ray_wall:.1f} images/s "
               f"({t_cli / ray_wall:.2f}x of -j 2)")
         print(f"   {summary}")
-        workers = [v for k, v in peak.items() if k.startswith("ray::MapWorker") or "_Job" in k]
-        print("   peak resident memory (MiB): " + ", ".join(
-            f"{k} {v / 1024:.0f}" for k, v in sorted(peak.items(), key=lambda kv: -kv[1])[:8]))
-        if workers:
-            print(f"   one worker (actor with its Detector): {max(workers) / 1024:.0f} MiB")
+        print("   peak resident memory, MiB: " + ", ".join(
+            f"{k} {peak.get(k, 0) / 1024:.0f}" for k in ("one worker", "workers", "driver",
+                                                           "ray", "all")))
         if not same:
             sys.exit("faceup-ray and faceup detect disagree")
     finally:
