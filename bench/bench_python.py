@@ -96,7 +96,8 @@ def ceiling() -> float:
     return 2 * one / (time.perf_counter() - t0)
 
 
-def threaded(datas: list[bytes], n_threads: int) -> float:
+def threaded(datas: list[bytes], n_threads: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process per wall second) to decide all of `datas`."""
     next_i = iter(range(len(datas)))
     lock = threading.Lock()
 
@@ -110,12 +111,13 @@ def threaded(datas: list[bytes], n_threads: int) -> float:
             d.detect(datas[i])
 
     threads = [threading.Thread(target=work) for _ in range(n_threads)]
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    return wall, (time.process_time() - c0) / wall
 
 
 def part2(a) -> None:
@@ -124,11 +126,14 @@ def part2(a) -> None:
     print(f"2. threads: {len(paths)} faces-dev images as bytes, {a.repeat} rounds, "
           f"{os.cpu_count()} CPUs")
     threaded(datas[:20], 2)                                 # warm-up
-    t = {1: [], 2: []}
-    cli = {1: [], 2: []}
+    t: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}
+    cli: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(a.repeat):
         for n in (1, 2):
-            t[n].append(threaded(datas, n))
+            wall, cpu = threaded(datas, n)
+            t[n].append(wall)
+            busy[n].append(cpu)
         for j in (1, 2):
             t0 = time.perf_counter()
             subprocess.run([str(a.build / "faceup"), "detect", "--json", "-j", str(j),
@@ -138,6 +143,8 @@ def part2(a) -> None:
     c = {n: statistics.median(v) for n, v in cli.items()}
     print(f"   Python: 1 thread {m[1]:.2f} s, 2 threads {m[2]:.2f} s: {m[1] / m[2]:.2f}x "
           f"(target >= 1.7x)")
+    print(f"   CPUs busy per second of wall time: 1 thread {statistics.median(busy[1]):.2f}, "
+          f"2 threads {statistics.median(busy[2]):.2f} (a GIL held would keep it at 1)")
     print(f"   peer, faceup detect: -j 1 {c[1]:.2f} s, -j 2 {c[2]:.2f} s: {c[1] / c[2]:.2f}x")
     print(f"   this machine's ceiling now, two busy loops vs one: {ceiling():.2f}x")
 
