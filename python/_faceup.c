@@ -245,6 +245,12 @@ static PyObject *handle_detect_pixels(PyObject *obj, PyObject *args, PyObject *k
     const uint8_t *px = v.buf;
     Py_ssize_t stride = s0;
     int packed = s1 == ch && (ch == 1 || s2 == 1) && s0 >= width * ch && s0 <= INT_MAX;
+    /* Over the pixel limit: no copy. The library refuses it before reading a pixel, and says so
+     * in its own words. */
+    if ((double)width * (double)height > faceup_get_param(self->h, FACEUP_PARAM_MAX_PIXELS)) {
+        packed = 1;
+        stride = width * ch;
+    }
     int rc = FACEUP_OK, copy_failed = 0;
     faceup_result *r = NULL;
     Py_BEGIN_ALLOW_THREADS

@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import time
 
 import numpy as np
 import pytest
@@ -167,10 +168,12 @@ def test_too_many_pixels_and_bytes(images):
         faceup.Detector(max_bytes=100).detect(data)
     with pytest.raises(faceup.TooManyBytesError, match=r"file is \d+ bytes, over the limit of 100"):
         faceup.Detector(max_bytes=100).detect(str(images["grace_hopper"]))
-    # a view as big as 2**31 pixels costs no memory: the limit is checked before anything
+    # a view of 2**31 pixels over 3 bytes: refused before any pixel is read or copied
     huge = np.lib.stride_tricks.as_strided(np.zeros(3, np.uint8), (1 << 16, 1 << 15, 3), (0, 0, 1))
-    with pytest.raises(faceup.TooManyPixelsError):
+    t0 = time.perf_counter()
+    with pytest.raises(faceup.TooManyPixelsError, match=r"32768x65536 is over the limit"):
         faceup.detect(huge)
+    assert time.perf_counter() - t0 < 1
 
 
 @pytest.mark.parametrize("bad", [
