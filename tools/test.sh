@@ -4,7 +4,9 @@
 #      fuzz corpus replays);
 #   2. the core tests again on the scalar reference kernels (FACEUP_FORCE_SCALAR=1);
 #   3. everything again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   4. the Debian package: build, lint, install, run as the systemd unit does, remove.
+#   4. the Debian package: build, lint, install, run as the systemd unit does, remove;
+#   5. the Python package: its wheel built as `pip install .` builds it, installed in .venv,
+#      and its tests (python/tests: against the CLI, a fresh venv, a two-node Ray cluster).
 # Usage: tools/test.sh [--quick]   (--quick: steps 1 and 2 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,3 +33,10 @@ cmake --build build-asan -j "$jobs"
 
 echo "== 4. Debian package"
 bash tests/test_package.sh
+
+echo "== 5. Python package"
+rm -rf build-py/dist
+.venv/bin/pip wheel -q --no-deps -w build-py/dist . -Ccmake.define.FACEUP_MODEL="$model"
+.venv/bin/pip install -q --force-reinstall --no-deps build-py/dist/faceup-*.whl
+FACEUP_BUILD="$PWD/build" FACEUP_WHEEL="$(ls build-py/dist/faceup-*.whl)" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider python/tests

@@ -1,0 +1,119 @@
+"""faceup.fix() hands back the bytes `faceup fix -o` writes, byte for byte, with the decision and
+what was done as `faceup fix --json` reports them; faceup.upright() turns pixels upright."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import faceup
+from conftest import faceup_cli
+
+FIX_INPUTS = ["hopper_turned_90", "hopper_mcu_90", "astronaut_turned_180", "hopper_exif6",
+              "grace_hopper", "hopper_90", "hopper_270", "hopper_90_webp", "hopper_gray_270",
+              "noface"]
+FIX_KEYS = ("action", "rotated", "path", "dry_run", "output")
+
+
+def cli_fix(images, tmp_path, *options):
+    out = tmp_path / "out"
+    p = faceup_cli("fix", "--json", "-o", str(out), *options,
+                   *(str(images[n]) for n in FIX_INPUTS))
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(line) for line in p.stdout.decode().splitlines()]
+    return {n: (line, (out / images[n].name).read_bytes()) for n, line in zip(FIX_INPUTS, lines)}
+
+
+@pytest.mark.parametrize("options, kwargs", [
+    ((), {}),
+    (("--min-confidence", "0.9995"), {"min_confidence": 0.9995}),
+    (("--strip-metadata",), {"keep_metadata": False}),
+])
+def test_fix_gives_the_cli_bytes_and_report(images, tmp_path, options, kwargs):
+    expected = cli_fix(images, tmp_path, *options)
+    for name, (line, data) in expected.items():
+        src = images[name].read_bytes()
+        f = faceup.fix(src, **kwargs)
+        assert f.data == data, name
+        assert (f.action, f.rotated, f.path) == (line["action"], line["rotated"], line["path"])
+        assert f.result.to_dict() == {k: v for k, v in line.items()
+                                      if k not in FIX_KEYS and k != "file"}
+        assert f.changed == (f.path != "unchanged")
+        if not f.changed:
+            assert f.data == src
+        assert f.format == {"jpg": "jpeg", "png": "png", "webp": "webp"}[images[name].suffix[1:]]
+        # the same through a path, and through a Detector holding the options
+        assert faceup.fix(str(images[name]), **kwargs).data == data
+        assert faceup.Detector(**kwargs).fix(bytearray(src)).data == data
+
+
+def test_what_fix_did(images):
+    f = faceup.fix(images["hopper_mcu_90"].read_bytes())
+    assert (f.action, f.rotated, f.path, f.exif_transform) == ("turned", 270, "lossless", None)
+    f = faceup.fix(images["hopper_exif6"].read_bytes())
+    assert f.exif_transform == 6 and f.action == "turned" and f.result.orientation == 0
+    f = faceup.fix(images["grace_hopper"].read_bytes())
+    assert (f.action, f.rotated, f.path, f.changed) == ("upright", 0, "unchanged", False)
+    f = faceup.fix(images["noface"].read_bytes())
+    assert (f.action, f.path) == ("undecided", "unchanged")
+    # a decision under min_confidence is left as it is, and reported undecided
+    f = faceup.fix(images["hopper_mcu_90"].read_bytes(), min_confidence=1.0)
+    assert (f.action, f.path, f.result.orientation) == ("undecided", "unchanged", 90)
+
+
+def test_fix_output_format(images):
+    f = faceup.fix(images["hopper_90"].read_bytes(), output_format="jpeg")
+    assert f.format == "jpeg" and f.path == "reencoded" and f.data[:2] == b"\xff\xd8"
+    assert faceup.detect(f.data).orientation == 0
+
+
+@pytest.mark.parametrize("bad, error", [(b"", faceup.FormatError),
+                                        (b"\xff\xd8\xff\xe0", faceup.DecodeError),
+                                        (np.zeros((8, 8, 3), np.uint8), faceup.InputError),
+                                        (42, faceup.InputError)])
+def test_fix_errors(bad, error):
+    with pytest.raises(error):
+        faceup.fix(bad)
+
+
+# ---- upright ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_upright_numpy_turns_back_exactly(images, angle):
+    original = np.asarray(Image.open(images["hopper_0"]))
+    a = np.asarray(Image.open(images[f"hopper_{angle}"]))
+    for given in (a, np.asfortranarray(a), a[:, :, ::-1][:, :, ::-1]):
+        up = faceup.upright(given)
+        assert np.array_equal(up.image, original) and up.image.flags.c_contiguous
+        assert up.rotated == 360 - angle and up.result.orientation == angle
+    g = np.asarray(Image.open(images[f"hopper_{angle}"]).convert("L"))
+    assert np.array_equal(faceup.upright(g).image, np.asarray(Image.open(images["hopper_0"]).convert("L")))
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_upright_pil_turns_back_exactly(images, angle):
+    original = Image.open(images["hopper_0"])
+    up = faceup.upright(Image.open(images[f"hopper_{angle}"]))
+    assert isinstance(up.image, Image.Image) and up.image.size == original.size
+    assert up.image.tobytes() == original.convert("RGB").tobytes() and up.rotated == 360 - angle
+
+
+def test_upright_leaves_upright_and_undecided_alone(images):
+    for name in ("hopper_0", "noface"):
+        a = np.asarray(Image.open(images[name]))
+        up = faceup.upright(a)
+        assert up.image is a and up.rotated == 0
+    a = np.asarray(Image.open(images["hopper_90"]))
+    up = faceup.upright(a, min_confidence=1.0)             # 0.999 is under 1
+    assert up.image is a and up.rotated == 0 and up.result.orientation == 90
+    d = faceup.Detector(min_confidence=1.0)
+    assert d.upright(a).image is a
+
+
+def test_upright_takes_pixels_only(images):
+    with pytest.raises(faceup.InputError):
+        faceup.upright(images["hopper_90"].read_bytes())
+    with pytest.raises(faceup.InputError):
+        faceup.upright(str(images["hopper_90"]))
