@@ -189,6 +189,27 @@ static void test_maxpool_and_upsample_add(void **state)
     }
 }
 
+/* The residual connection: exactly a + b, in place too, on widths that are and are not a
+ * multiple of the vector. */
+static void test_add_matches_definition_and_avx2(void **state)
+{
+    (void)state;
+    require_avx2();
+    for (int ch = 3; ch <= 24; ch += 7) {
+        fu_tensor a = make(5, 9, ch, 1), b = make(5, 9, ch, 1), o1 = make(5, 9, ch, 0), o2 = make(5, 9, ch, 0);
+        fu_kernels_ref.add(&a, &b, &o1, 0, 5);
+        fu_kernels_avx2.add(&a, &b, &o2, 0, 5);
+        assert_same(&o1, &o2);
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 9; x++)
+                for (int k = 0; k < ch; k++)
+                    assert_true(fu_tensor_at(&o1, y, x)[k] == fu_tensor_at(&a, y, x)[k] + fu_tensor_at(&b, y, x)[k]);
+        fu_kernels_avx2.add(&a, &b, &a, 0, 5);   /* in place */
+        assert_same(&o1, &a);
+        free(a.data); free(b.data); free(o1.data); free(o2.data);
+    }
+}
+
 static void test_tensor_shape_rejects_over_capacity(void **state)
 {
     (void)state;
@@ -265,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_depthwise_matches_textbook_and_avx2),
         cmocka_unit_test(test_conv3x3s2_matches_textbook_and_avx2),
         cmocka_unit_test(test_maxpool_and_upsample_add),
+        cmocka_unit_test(test_add_matches_definition_and_avx2),
         cmocka_unit_test(test_tensor_shape_rejects_over_capacity),
         cmocka_unit_test(test_network_independent_of_threads_and_simd),
         cmocka_unit_test(test_embedded_model_identity),

@@ -102,6 +102,16 @@ static void upsample2_add_ref(const fu_tensor *small, const fu_tensor *skip, fu_
     }
 }
 
+static void add_ref(const fu_tensor *a, const fu_tensor *b, fu_tensor *out, int y0, int y1)
+{
+    for (int y = y0; y < y1; y++) {
+        const float *p = fu_tensor_at(a, y, 0), *q = fu_tensor_at(b, y, 0);
+        float *o = fu_tensor_at(out, y, 0);
+        for (int i = 0; i < out->w * out->c; i++)
+            o[i] = p[i] + q[i];
+    }
+}
+
 const fu_kernels fu_kernels_ref = {
-    "scalar", conv3x3s2_ref, pointwise_ref, depthwise_ref, maxpool2_ref, upsample2_add_ref,
+    "scalar", conv3x3s2_ref, pointwise_ref, depthwise_ref, maxpool2_ref, upsample2_add_ref, add_ref,
 };

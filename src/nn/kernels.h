@@ -36,6 +36,8 @@ typedef struct fu_kernels {
     /* out = skip + nearest 2x upsampling of small */
     void (*upsample2_add)(const fu_tensor *small, const fu_tensor *skip, fu_tensor *out,
                           int y0, int y1);
+    /* out = a + b, all of one shape (out may be a or b): a residual connection */
+    void (*add)(const fu_tensor *a, const fu_tensor *b, fu_tensor *out, int y0, int y1);
 } fu_kernels;
 
 extern const fu_kernels fu_kernels_ref;

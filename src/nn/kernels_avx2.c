@@ -217,6 +217,21 @@ static void upsample2_add_avx2(const fu_tensor *small, const fu_tensor *skip, fu
         }
 }
 
+static void add_avx2(const fu_tensor *a, const fu_tensor *b, fu_tensor *out, int y0, int y1)
+{
+    const int n = out->w * out->c;
+    for (int y = y0; y < y1; y++) {
+        const float *p = fu_tensor_at(a, y, 0), *q = fu_tensor_at(b, y, 0);
+        float *o = fu_tensor_at(out, y, 0);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(o + i, _mm256_add_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(q + i)));
+        for (; i < n; i++)
+            o[i] = p[i] + q[i];
+    }
+}
+
 const fu_kernels fu_kernels_avx2 = {
     "avx2", conv3x3s2_avx2, pointwise_avx2, depthwise_avx2, maxpool2_avx2, upsample2_add_avx2,
+    add_avx2,
 };

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-enum { OP_CONV, OP_POOL, OP_UPADD };
+enum { OP_CONV, OP_POOL, OP_UPADD, OP_ADD };
 
 /* One layer call, split by output rows over the pool. */
 typedef struct layer_job {
@@ -26,6 +26,8 @@ static void layer_rows(void *p, int ith, int nth)
         j->k->maxpool2(j->in, j->out, y0, y1);
     } else if (j->op == OP_UPADD) {
         j->k->upsample2_add(j->in, j->in2, j->out, y0, y1);
+    } else if (j->op == OP_ADD) {
+        j->k->add(j->in, j->in2, j->out, y0, y1);
     } else if (j->L->kind == FU_CONV3X3S2) {
         j->k->conv3x3s2(j->in, j->out, j->L->w, j->L->b, y0, y1);
     } else if (j->L->kind == FU_CONV_PW) {
@@ -56,5 +58,13 @@ void fu_layer_upsample_add(const fu_kernels *k, fu_pool *pool, const fu_tensor *
 {
     fu_tensor_shape(out, skip->h, skip->w, skip->c);
     layer_job j = {k, NULL, small, skip, out, OP_UPADD, 0};
+    fu_pool_run(pool, layer_rows, &j);
+}
+
+void fu_layer_add(const fu_kernels *k, fu_pool *pool, const fu_tensor *a, const fu_tensor *b,
+                  fu_tensor *out)
+{
+    fu_tensor_shape(out, a->h, a->w, a->c);
+    layer_job j = {k, NULL, a, b, out, OP_ADD, 0};
     fu_pool_run(pool, layer_rows, &j);
 }

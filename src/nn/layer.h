@@ -38,4 +38,8 @@ void fu_layer_maxpool(const fu_kernels *k, fu_pool *pool, const fu_tensor *in, f
 void fu_layer_upsample_add(const fu_kernels *k, fu_pool *pool, const fu_tensor *small,
                            const fu_tensor *skip, fu_tensor *out);
 
+/* out = a + b (one shape; out may be a or b). */
+void fu_layer_add(const fu_kernels *k, fu_pool *pool, const fu_tensor *a, const fu_tensor *b,
+                  fu_tensor *out);
+
 #endif
