@@ -79,6 +79,22 @@ def test_faces_that_disagree_take_the_weighted_majority(tmp_path):
     assert same["faces_disagree"] is False and same["confidence"] >= o["confidence"]
 
 
+def test_face_threshold_filters_the_faces_listed_never_the_answer(tmp_path):
+    canvas = Image.new("RGB", (700, 360), (120, 120, 120))
+    canvas.paste(hopper().resize((200, 234)), (20, 40))
+    canvas.paste(hopper().resize((60, 70)).transpose(TURN[90]), (400, 120))   # a small face, turned
+    path = save(canvas, tmp_path / "two.png")
+    _, [loose] = detect(path)
+    for t in ("0.9", "0.99", "1"):
+        rc, [strict] = detect(path, extra=("--face-threshold", t))
+        assert rc == 0
+        assert (strict["orientation"], strict["confidence"]) == (loose["orientation"], loose["confidence"])
+        assert all(f["score"] >= float(t) for f in strict["faces"])
+        assert len(strict["faces"]) <= len(loose["faces"])
+    assert loose["orientation"] == 0 and len(loose["faces"]) >= 1
+    assert detect(path, extra=("--face-threshold", "1"))[1][0]["faces"] == []
+
+
 def test_face_near_45_degrees_is_never_turned_far(tmp_path):
     img = hopper()
     tilted = img.rotate(-44, expand=True, fillcolor=(0, 0, 0))   # 44 degrees clockwise

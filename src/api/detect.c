@@ -69,7 +69,7 @@ int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result
     if ((long long)size > h->max_bytes)
         return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, "faceup_detect",
                        "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
-    int min_side = h->detail > FU_DECIDE_SIDE ? h->detail : FU_DECIDE_SIDE;
+    int min_side = h->detail > FU_DECIDE_DECODE ? h->detail : FU_DECIDE_DECODE;
     int rc = fu_image_decode(h->codec, data, size, h->max_pixels, min_side, &h->stored, probe,
                              err);
     if (rc != FACEUP_OK) {

@@ -7,11 +7,15 @@
 #include <stddef.h>
 
 #include "faceup.h"
+#include "geom/box.h"
 #include "geom/image.h"
 
-/* The longest side the default passes look at: JPEGs are decoded at least this large (when
- * they are), and FACEUP_PARAM_DETAIL starts here. */
+/* The longest side the default passes look at, and where FACEUP_PARAM_DETAIL starts. */
 #define FU_DECIDE_SIDE 640
+
+/* JPEGs are decoded at least this large on their shorter side (when they are): the zoom looks
+ * closer than the passes, where they saw something faint. */
+#define FU_DECIDE_DECODE 1024
 
 /* Faces classified and reported at most. */
 #define FU_DECIDE_MAX_FACES 64
@@ -42,5 +46,14 @@ typedef struct fu_decision {
  * finest search (FACEUP_PARAM_DETAIL). Returns a faceup_status. */
 int fu_decide(fu_decider *d, const fu_image *displayed, float face_threshold, int detail,
               fu_decision *out);
+
+/* Tools only (tools/evidence_dump.c): with a trace, every pass runs whatever the confidence,
+ * and fn(ctx, pass, turn, box) sees every detection kept (score >= 0.3; box in displayed-image
+ * coordinates; turn k: found with the image turned back by 90k; pass: 0, 1 the default passes,
+ * FU_PASS_ZOOM, FU_PASS_DETAIL). fn NULL: no trace. */
+#define FU_PASS_ZOOM 8
+#define FU_PASS_DETAIL 9
+typedef void (*fu_trace_fn)(void *ctx, int pass, int turn, const fu_box *b);
+void fu_decider_trace(fu_decider *d, fu_trace_fn fn, void *ctx);
 
 #endif
