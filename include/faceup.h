@@ -105,7 +105,7 @@ typedef struct faceup_face {
                                 (in its own best turn); positive is clockwise */
     float turn_scores[4];    /* evidence: its detector score in the image turned back by 0, 90, 180,
                                 270 degrees (0 where it was not found in that turn) */
-    float turn_probs[4];     /* evidence: the orientation classifier's probability that this face
+    float turn_probs[4];     /* evidence: the orientation reader's probability that this face
                                 is turned 0, 90, 180, 270 degrees; 1 - their sum is the probability
                                 that it is not a face at all */
 } faceup_face;

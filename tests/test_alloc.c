@@ -229,7 +229,7 @@ int main(int argc, char **argv)
         }
         faceup_result *r = NULL;
         failed = check(h, "grace_hopper 640x480.jpg", jpg, n);
-        /* a face photo upright: the whole path (detector passes, classifier, refinement) ran */
+        /* a face photo upright: the whole path (detector passes, reader, refinement) ran */
         if (!failed && (faceup_detect(h, jpg, n, &r) != FACEUP_OK || r->orientation != 0 ||
                         r->n_faces < 1)) {
             printf("the 640x480 JPEG was not decided upright with a face\n");

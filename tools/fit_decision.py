@@ -26,9 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reader_data as rd  # noqa: E402
 import train_reader as tr  # noqa: E402
 
-PASS_NAMES = ["192:1:1.3", "320:1:1.3", "640:1:1", "640:2:1"]
-SCHEDULES = {"A": [0, 2, 3], "B": [0, 3], "C": [1, 2, 3], "D": [0, 1, 3],
-             "E": [0, 2, 3, 4], "F": [0, 3, 4]}   # pass 4: the detail pass (large photos only)
+# the passes of tools/evidence_dump.c: 0 = 192 px whole photo (x1.3 margin), 1 = 640 px in 2x2
+# overlapping tiles, 8 = the zoom on small faces' hints (photos larger than the passes only)
+PASS_NAMES = {0: "192:1:1.3", 1: "640:2:1", 8: "zoom"}
+SCHEDULES = {"A": [0], "B": [0, 1], "Z": [0, 1, 8]}
 DET_MIN = 0.3   # the dump's threshold
 
 
@@ -323,10 +324,11 @@ def bands(tab, answers, edges=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001)):
     return rows
 
 
-GRID = {"mix": [1, 0], "beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25],
+# the forms src/decide/weigh.c implements: the mixture, no weighting by face size
+GRID = {"mix": [1], "beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25],
         "pface_pow": [0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7], "ramp": [0.05, 0.15, 0.35],
-        "floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0, 0.5],
-        "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "C", "D"]}
+        "floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0],
+        "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "Z"]}
 
 
 def load_features(paths):
@@ -341,7 +343,7 @@ def fit(a):
     feats = load_features(a.features)
     tab = Tables(feats, a.low)
     base = {"T": 1.0, "pface_pow": 1.0, "pface_min": 0.5, "thr": 0.5, "ramp": 0.35, "beta": 10.0,
-            "cap": 0.999, "tau": 0.85, "sure": 0.97, "schedule": "A", "det_thr": 0.5, "tta": 0,
+            "cap": 0.999, "tau": 0.85, "sure": 0.97, "schedule": "Z", "det_thr": 0.5, "tta": 0,
             "size0": 24.0, "size_pow": 0.0, "floor": -30.0, "mix": 1, "Te": 1.0, "pf_cap": 1.0}
     grid = dict(GRID, det_thr=sorted({k[0] for k in tab.keys}))
     schedules = {k for k in tab.keys}

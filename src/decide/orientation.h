@@ -20,7 +20,7 @@
 /* Faces classified and reported at most. */
 #define FU_DECIDE_MAX_FACES 64
 
-/* The detector, the classifier and the memory a decision works in, kept between decisions.
+/* The detector, the orientation reader and the memory a decision works in, kept between decisions.
  * One thread at a time. */
 typedef struct fu_decider fu_decider;
 
@@ -41,7 +41,7 @@ typedef struct fu_decision {
                                   next decision */
 } fu_decision;
 
-/* Decide how `displayed` is turned, with the detector and the orientation classifier.
+/* Decide how `displayed` is turned, with the detector and the orientation reader.
  * face_threshold: lowest best-turn score reported as a face. detail: longest side of the
  * finest search (FACEUP_PARAM_DETAIL). Returns a faceup_status. */
 int fu_decide(fu_decider *d, const fu_image *displayed, float face_threshold, int detail,
