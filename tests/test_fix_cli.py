@@ -167,9 +167,9 @@ def save(im, path, fmt, exif=None, **kw):
 def built():
     for exe in (FACEUP, FIX_APPLY):
         if not os.access(exe, os.X_OK):
-            pytest.skip(f"{exe} not built")
+            pytest.fail(f"{exe} not built (run tools/setup.sh)")
     if not shutil.which("jpegtran"):
-        pytest.skip("jpegtran not installed (apt-get install libjpeg-turbo-progs)")
+        pytest.fail("jpegtran not installed (tools/setup.sh installs libjpeg-turbo-progs)")
 
 
 # ---- lossless JPEG -------------------------------------------------------------------------
