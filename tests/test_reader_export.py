@@ -5,7 +5,7 @@ Run by CTest with Debian's python3 (python3-torch, -numpy, -pil: the training en
 1. A network with random weights and batch-norm statistics is exported to a temporary folder;
    the C arrays, run the way src/models/reader.c runs them (NHWC, BGR 0..255, batch norm
    folded), give the network's own logits on the fixture crops; a single changed weight is caught.
-2. The committed src/models/reader_weights.c, run the same way, gives the logits the trained model
+2. The committed src/models/reader_weights.bin, run the same way, gives the logits the trained model
    gave at export (tests/fixtures/reader/golden.json): the weights in C are the trained model's.
 """
 import json, os, sys, tempfile
@@ -16,6 +16,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import train_reader as tr  # noqa: E402
+import reader_to_c  # noqa: E402
 
 
 def random_model(seed):
@@ -36,7 +37,7 @@ def export_round_trip():
         ck = os.path.join(tmp, "random.pt")
         torch.save({"state": m.state_dict(), "result": {"arch": "m64", "crop_scale": 1.6, "seed": 3,
                                                         "epochs": 0, "temperature": 1.0}}, ck)
-        out = os.path.join(tmp, "reader_weights.c")
+        out = os.path.join(tmp, "reader_weights.bin")
 
         class A:
             model, temperature, golden = ck, 0.0, os.path.join(tmp, "golden.json")
@@ -46,23 +47,31 @@ def export_round_trip():
         err = tr.check_export(m, out)
         assert err < 1e-3, err
         # the check is not blind: one bias of the last layer changed by 0.5 is seen
-        text = open(out).read()
-        first = text.index("fu_reader_fc_b[") + text[text.index("fu_reader_fc_b["):].index("{") + 1
-        end = text.index(",", first)
-        bad = text[:first] + float(np.float32(float.fromhex(text[first:end].strip().rstrip("f")) + 0.5)).hex() + "f" + text[end:]
-        with open(out, "w") as f:
-            f.write(bad)
+        head, arrays = reader_to_c.read(out)
+        arrays["fu_reader_fc_b"] = (arrays["fu_reader_fc_b"][0] + 0.5,) + arrays["fu_reader_fc_b"][1:]
+        reader_to_c.write(out, head, arrays)
         try:
             tr.check_export(m, out)
         except SystemExit:
             pass
         else:
             raise AssertionError("a changed bias went unnoticed")
-    print(f"export round trip: C arrays within {err:.1e} of the network; a changed bias is caught")
+        # a truncated or foreign file is refused, not read as weights
+        data = open(out, "rb").read()
+        for bad, what in ((data[:-4], "truncated"), (b"GIF89a" + data[6:], "foreign"), (data + b"\0\0\0\0", "trailing")):
+            with open(out, "wb") as f:
+                f.write(bad)
+            try:
+                reader_to_c.read(out)
+            except ValueError:
+                continue
+            raise AssertionError(f"a {what} weights file was read")
+    print(f"export round trip: C arrays within {err:.1e} of the network; a changed bias is caught; "
+          "truncated, foreign and padded files are refused")
 
 
 def committed_weights():
-    arrays = tr.parse_c_arrays(os.path.join(HERE, "..", "src", "models", "reader_weights.c"))
+    arrays = tr.load_weights(os.path.join(HERE, "..", "src", "models", "reader_weights.bin"))
     gold = json.load(open(os.path.join(tr.FIXTURES, "golden.json")))
     names, x = tr.fixture_inputs()
     got = tr.forward_c_layout(arrays, gold["arch"], (x * 255).permute(0, 2, 3, 1).numpy())

@@ -7,9 +7,9 @@
  *   stage 2 @8:  pw 128, dw (relu); 2 residual blocks  -> maxpool 4x4
  *   stage 3 @4:  pw 256, dw (relu); 1 residual block   -> global average -> dense 256 -> 5
  *
- * A residual block is x + relu(dw(pw(x))). The shapes come from the layer table
- * (reader_weights.c, written by tools/train_reader.py export), so this file only knows the
- * pattern. The crop is the one training cuts: a square of fu_reader_crop_scale x the box's longer
+ * A residual block is x + relu(dw(pw(x))). The shapes come from the layer table (written by
+ * tools/train_reader.py export into reader_weights.bin, made C by tools/reader_to_c.py at build
+ * time), so this file only knows the pattern. The crop is the one training cuts: a square of fu_reader_crop_scale x the box's longer
  * side around its centre, black outside the image, area-averaged (bilinear when enlarging) to
  * FU_READER_SIZE, BGR 0..255 (the 1/255 of training is folded into the first layer).
  */

@@ -1,8 +1,8 @@
 /*
  * models/ - the two networks faceup runs, each a layer table, its weights and a forward
  * function: YuNet 2023mar, the face detector (yunet.c; weights converted at build time by
- * tools/onnx_to_c.py), and our face-orientation reader (reader.c; weights in reader_weights.c,
- * written by tools/train_reader.py). Includes nn/, geom/ and base/: a model
+ * tools/onnx_to_c.py), and our face-orientation reader (reader.c; weights in reader_weights.bin,
+ * written by tools/train_reader.py, converted at build time by tools/reader_to_c.py). Includes nn/, geom/ and base/: a model
  * turns pixels into numbers and knows nothing of the decision made from them.
  *
  * yunet.h - the YuNet 2023mar network on our kernels (internal).
