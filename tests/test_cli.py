@@ -64,17 +64,18 @@ def test_no_face_is_undecided(tmp_path):
 
 
 def test_faces_that_disagree_take_the_weighted_majority(tmp_path):
-    face = hopper().resize((200, 234))
-    canvas = Image.new("RGB", (900, 320), (120, 120, 120))
+    # faces large enough that each one alone is sure of its own turn
+    face = hopper().resize((300, 351))
+    canvas = Image.new("RGB", (1000, 451), (120, 120, 120))
     canvas.paste(face, (20, 40))
-    canvas.paste(face, (330, 40))
-    canvas.paste(face.transpose(TURN[90]), (620, 60))
+    canvas.paste(face, (350, 40))
+    canvas.paste(face.transpose(TURN[90]), (680, 40))
     rc, [o] = detect(save(canvas, tmp_path / "mixed.png"))
     assert rc == 0
     assert o["orientation"] == 0 and o["faces_disagree"] is True
     assert sorted(f["orientation"] for f in o["faces"]) == [0, 0, 90]
     # disagreement costs confidence: it is lower than for the same faces all upright
-    canvas.paste(face, (620, 40))
+    canvas.paste(face, (680, 40))
     _, [same] = detect(save(canvas, tmp_path / "same.png"))
     assert same["faces_disagree"] is False and same["confidence"] >= o["confidence"]
 

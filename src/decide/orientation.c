@@ -45,7 +45,7 @@
 
 #define FU_DET_FAINT 0.3f      /* detections kept as evidence of a turn (not of a face) */
 #define FU_TTA 1               /* 1: the reader reads each crop in its four turns (fitted) */
-#define FU_SURE 0.97f          /* a confidence that needs no finer pass (fitted) */
+#define FU_SURE 0.95f          /* a confidence that needs no finer pass (fitted) */
 #define FU_FACE_MIN 0.5f       /* P(face) under which a detection is not listed as a face */
 #define FU_TILE FU_DECIDE_SIDE /* largest canvas side the detector is given at once */
 #define FU_ZOOM_HINTS 4        /* places the zoom looks at, at most */

@@ -12,9 +12,9 @@
 #include <math.h>
 
 #define FU_RAMP 0.35f          /* pf ramps up over this much detector score above FU_DET_THRESHOLD (fitted) */
-#define FU_PFACE_MIN 0.5       /* a reader's P(face) under this: not a face (fitted) */
-#define FU_PFACE_POW 1.0       /* pf = P(face)^FU_PFACE_POW x ramp (fitted) */
-#define FU_BETA 10.0           /* weight of YuNet's per-turn score beside the reader's log-odds (fitted) */
+#define FU_PFACE_MIN 0.3       /* a reader's P(face) under this: not a face (fitted) */
+#define FU_PFACE_POW 0.5       /* pf = P(face)^FU_PFACE_POW x ramp (fitted) */
+#define FU_BETA 15.0           /* weight of YuNet's per-turn score beside the reader's log-odds (fitted) */
 #define FU_TE 1.0              /* temperature of pi (fitted) */
 #define FU_FLOOR -30.0         /* the reader's log-odds are floored here (fitted) */
 
