@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Score faceup (or a peer) on a face set the way ../shared/eval/orient_eval.py does, with the
-turned copies kept between runs and every answer saved, for tuning and for failure analysis.
+turned copies kept between runs and every answer saved, for
+the confidence table and failure analysis (faces-dev is the final check: nothing is fitted on it).
 
 Usage: bench/dev_eval.py --set ../shared/data/faces-dev --sut "build/faceup detect --json"
        [--cache /tmp/faceup-cases] [--save answers.jsonl] [--limit N]
-The official number is always orient_eval.py's; this script exists to iterate fast.
+The official number is always orient_eval.py's.
 """
 import argparse, importlib.util, json, os, pickle, shlex, subprocess, sys, time
 
@@ -48,7 +49,7 @@ def main():
                 answers[obj.get("file")] = obj
     secs = time.perf_counter() - t0
     right = wrong = undec = up_ok = up_n = neg_ok = neg_n = 0
-    hi_conf = hi_wrong = 0
+    decided = []   # (confidence, wrong) of every answer given
     for p in paths:
         truth, kind, rel = cases[p]
         ans = answers.get(p, {})
@@ -57,6 +58,8 @@ def main():
         if kind == "noface":
             neg_n += 1
             neg_ok += got in (None, 0)
+            if got is not None:
+                decided.append((ans.get("confidence", 0), got != 0))
             continue
         if truth == 0:
             up_n += 1
@@ -67,9 +70,8 @@ def main():
             right += 1
         else:
             wrong += 1
-        if got is not None and ans.get("confidence", 0) > 0.9:
-            hi_conf += 1
-            hi_wrong += got != truth
+        if got is not None:
+            decided.append((ans.get("confidence", 0), got != truth))
     faces = right + wrong + undec
     if a.save:
         with open(a.save, "w") as f:
@@ -77,7 +79,14 @@ def main():
                 f.write(json.dumps(answers.get(p, {"file": p})) + "\n")
     print(f"accuracy={right / faces:.4f} wrong={wrong / faces:.4f} undecided={undec / faces:.4f} "
           f"upright_kept={up_ok / max(1, up_n):.4f} noface_kept={neg_ok / max(1, neg_n):.4f} "
-          f"ms_per_image={1000 * secs / len(paths):.1f} conf>0.9: {hi_conf} answers, {hi_wrong} wrong")
+          f"ms_per_image={1000 * secs / len(paths):.1f}")
+    print("| confidence | answers | wrong |\n|---|---|---|")
+    edges = (0.0, 0.9, 0.95, 0.99, 0.999, 1.0001)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        band = [w for c, w in decided if lo <= c < hi]
+        if band:
+            name = f"{lo:.3g}" if lo == 0.999 else f"{lo:.3g} - {hi:.3g}"
+            print(f"| {name} | {len(band):,} | {sum(band)} ({100 * sum(band) / len(band):.2f} %) |")
 
 
 if __name__ == "__main__":
