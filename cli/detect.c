@@ -46,7 +46,7 @@ static char *answer(faceup *h, const options *o, const char *file, int *failed)
     char err[512];
     faceup_result *r = NULL;
     *failed = 1;
-    if (cli_read_file(file, o->max_bytes, &data, &size, err, sizeof err) == 0) {
+    if (cli_read_file(file, o->max_bytes, &data, &size, NULL, err, sizeof err) == 0) {
         if (faceup_detect(h, data, size, &r) == FACEUP_OK)
             *failed = 0;
         else

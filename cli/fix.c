@@ -164,7 +164,9 @@ static int walk(list *l, const char *dir, const char *rel, int depth)
         struct stat st;
         if (!path || !sub) {
             rc = -1;
-        } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        } else if (lstat(path, &st) != 0) {
+            rc = add(l, path, NULL, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
             if (!(l->have_out && st.st_dev == l->out_dev && st.st_ino == l->out_ino))
                 rc = depth >= MAX_DEPTH ? add(l, path, NULL, "folders nested too deep")
                                         : walk(l, path, sub, depth + 1);
@@ -419,9 +421,7 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
     struct stat st;
     if (it->error) {
         snprintf(err, sizeof err, "%s", it->error);
-    } else if (stat(it->path, &st) != 0) {
-        snprintf(err, sizeof err, "%s", strerror(errno));
-    } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, err, sizeof err) == 0) {
+    } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, &st, err, sizeof err) == 0) {
         if (faceup_fix(h, data, size, &f) != FACEUP_OK) {
             snprintf(err, sizeof err, "%s", faceup_errmsg(h));
         } else {
@@ -613,11 +613,15 @@ static int gather(const options *opt, char **args, int n, int recursive, list *i
             fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt->outdir, strerror(errno));
             return 1;
         }
-        if (stat(opt->outdir, &ost) == 0) {
-            in->have_out = 1;
-            in->out_dev = ost.st_dev;
-            in->out_ino = ost.st_ino;
+        int bad = stat(opt->outdir, &ost) != 0;
+        if (bad || !S_ISDIR(ost.st_mode)) {
+            fprintf(stderr, "faceup fix: %s: %s\n", opt->outdir,
+                    bad ? strerror(errno) : "not a folder");
+            return 1;
         }
+        in->have_out = 1;
+        in->out_dev = ost.st_dev;
+        in->out_ino = ost.st_ino;
     }
     if (list_inputs(in, args, n, recursive) < 0 || (opt->outdir && refuse_collisions(in) < 0)) {
         fprintf(stderr, "faceup fix: out of memory\n");

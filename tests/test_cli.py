@@ -189,6 +189,14 @@ def test_bad_inputs_get_error_objects_and_exit_1(tmp_path):
     assert [o["file"] for o in objs] == paths + [good]       # input order kept
 
 
+def test_a_fifo_is_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    good = save(hopper(), tmp_path / "good.jpg")
+    rc, [o, g] = detect(str(fifo), good)
+    assert rc == 1 and "not a regular file" in o["error"] and g["orientation"] == 0
+
+
 def test_pixel_limit_is_read_from_the_header(tmp_path):
     path = save(hopper(), tmp_path / "h.jpg")
     rc, [o] = detect(path, extra=("--max-pixels", "1000"))

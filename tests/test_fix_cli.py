@@ -570,3 +570,44 @@ def test_malformed_and_huge_inputs_are_errors_and_untouched(built, tmp_path, kin
     assert r.returncode == 1 and "error" in r.stdout
     assert p.read_bytes() == data
     assert os.listdir(tmp_path) == ["bad.png"]
+
+
+# ---- nothing silently lost, nothing waited on forever -------------------------------------------
+
+def test_fifo_is_refused_not_waited_on(built, tmp_path):
+    """open(2) of a FIFO blocks until a writer comes: fix must refuse it, not hang."""
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for where in (["-o", tmp_path / "out"], ["--in-place"], ["--dry-run"]):
+        r = run(FACEUP, "fix", fifo, *where, check=False, timeout=30)
+        assert r.returncode == 1 and "not a regular file" in r.stdout, (where, r.stdout)
+    assert sorted(os.listdir(tmp_path)) == ["out", "pipe.jpg"]
+
+
+def test_an_entry_that_cannot_be_stat_ed_is_an_error_not_skipped(built, tmp_path):
+    """A file whose path is over PATH_MAX under a folder walked with -r: lstat fails, and the
+    run says so (exit 1) instead of reading an uninitialised struct stat."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    length = len(str(root))
+    while length < 4096 - 300:  # folders just under PATH_MAX
+        os.mkdir("d" * 200, dir_fd=fd)
+        nfd = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd, length = nfd, length + 201
+    name = "f" * (4096 - length)  # the folder opens, the file's path is too long to lstat
+    buf = io.BytesIO()
+    upright_face().save(buf, "JPEG")
+    with open(os.open(name + ".jpg", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as f:
+        f.write(buf.getvalue())
+    os.close(fd)
+    r = run(FACEUP, "fix", "-r", "--dry-run", root, check=False, timeout=60)
+    assert r.returncode == 1 and "File name too long" in r.stdout, r.stdout + r.stderr
+
+
+def test_output_that_is_not_a_folder_is_refused(built, tmp_path):
+    (p,) = face_folder(tmp_path / "in", 1)
+    (tmp_path / "file").write_text("x")
+    r = run(FACEUP, "fix", p, "-o", tmp_path / "file", check=False)
+    assert r.returncode == 1 and "not a folder" in r.stderr
