@@ -3,8 +3,10 @@
  *
  * The rule everything here serves: a user's file is never damaged. An input is only ever
  * replaced with --in-place, and then only by rename(2) of a complete, fsync'ed temporary file
- * written in the same folder, carrying the original's permissions: at any instant the path holds
- * either the old bytes or the new ones. When a write fails (full disk, read-only folder), the
+ * written in the same folder, carrying the original's permissions and owner: at any instant the
+ * path holds either the old bytes or the new ones. What a rename cannot carry is refused unless
+ * --force says otherwise: an owner we may not give the file back to, and hard links (the other
+ * names would keep the old image). When a write fails (full disk, read-only folder), the
  * temporary file is removed and the original stays. With -o, an output that would land on its
  * own input is refused.
  *
@@ -21,6 +23,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,14 +267,19 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and with
- * keep_owner, owner) of `like`, rename. The data is on disk before the rename, so even a power
+/* What write_atomic does about the owner of the file it replaces. */
+enum owner { OWNER_OURS,    /* -o: a new file, ours */
+             OWNER_KEEP,    /* --in-place: the original's owner and group, or nothing written */
+             OWNER_TRY };   /* --in-place --force: theirs when we may give it, else ours */
+
+/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and owner,
+ * as `owner` says) of `like`, rename. The data is on disk before the rename, so even a power
  * cut leaves the old bytes or the new ones at `path`. The folder is not fsync'ed: at worst a
  * crash undoes the rename and the old file is back, which costs a rerun, not a photo (and saves
- * a few milliseconds an image). Worker `slot` owns tmp_path[slot]. On failure the temporary file is gone and `path`
- * untouched; returns -1 with the reason in err. */
+ * a few milliseconds an image). Worker `slot` owns tmp_path[slot]. On failure the temporary
+ * file is gone and `path` untouched; returns -1 with the reason in err. */
 static int write_atomic(int slot, const char *path, const unsigned char *data, size_t size,
-                        const struct stat *like, int keep_owner, char *err, size_t errlen)
+                        const struct stat *like, enum owner owner, char *err, size_t errlen)
 {
     const char *base = base_name(path);
     int n = snprintf(tmp_path[slot], PATH_MAX, "%.*s.%s.faceup-XXXXXX", (int)(base - path),
@@ -290,13 +298,14 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
     int ok = write_all(fd, data, size) == 0;
     if (ok && !(ok = fsync(fd) == 0))
         step = "fsync";
-    if (ok) {
-        if (keep_owner && fchown(fd, like->st_uid, like->st_gid) != 0) {
-            /* not ours to give away: the file keeps our ownership */
-        }
-        if (!(ok = fchmod(fd, like->st_mode & 07777) == 0))
-            step = "chmod";
+    /* fchown before fchmod: a change of owner clears the set-user-ID and set-group-ID bits */
+    if (ok && owner != OWNER_OURS && fchown(fd, like->st_uid, like->st_gid) != 0 &&
+        owner == OWNER_KEEP) {
+        ok = 0;
+        step = "chown";
     }
+    if (ok && !(ok = fchmod(fd, like->st_mode & 07777) == 0))
+        step = "chmod";
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = 0;
@@ -311,7 +320,12 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
     if (!ok) {
         unlink(tmp_path[slot]);
         tmp_live[slot] = 0;
-        snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
+        if (!strcmp(step, "chown"))
+            snprintf(err, errlen, "cannot keep its owner (uid %ld, gid %ld): %s; not replaced, "
+                     "original untouched (--force replaces it as a file of yours)",
+                     (long)like->st_uid, (long)like->st_gid, strerror(saved));
+        else
+            snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
         return -1;
     }
     tmp_live[slot] = 0;
@@ -325,7 +339,7 @@ static const char *const outcome_name[] = {"upright", "turned", "undecided", "er
 
 typedef struct options {
     const char *outdir;
-    int in_place, dry_run, json, keep_metadata;
+    int in_place, dry_run, json, keep_metadata, force;
     double min_confidence;
     long long max_bytes, max_pixels;
 } options;
@@ -411,6 +425,40 @@ static int destination(const options *opt, const item *it, const struct stat *st
     return 0;
 }
 
+/* What --in-place may not replace, and why; 0 when it may. */
+static int refuse_in_place(const options *opt, const struct stat *st, char *err, size_t errlen)
+{
+    if (!(st->st_mode & 0222))
+        snprintf(err, errlen, "read-only file: not replaced");
+    else if (st->st_nlink > 1 && !opt->force)
+        snprintf(err, errlen, "has %ju hard links: replacing it would leave the old image under "
+                 "the other names; not replaced (--force replaces this name only)",
+                 (uintmax_t)st->st_nlink);
+    else
+        return 0;
+    return -1;
+}
+
+/* Write f where it goes: 1 written (its path in dest), 0 nothing to write, -1 failed (err). */
+static int deliver(int slot, const options *opt, const item *it, const faceup_fixed *f,
+                   int outcome, const struct stat *st, char *dest, size_t cap, char *err,
+                   size_t errlen)
+{
+    /* in place, only what changes is written; -o mirrors every image */
+    if (opt->dry_run || (opt->in_place && outcome != TURNED))
+        return 0;
+    if (opt->in_place && refuse_in_place(opt, st, err, errlen))
+        return -1;
+    if (destination(opt, it, st, dest, cap, err, errlen))
+        return -1;
+    if (!opt->in_place && mkdirs(dest) != 0) {
+        snprintf(err, errlen, "cannot create the folders of %s: %s", dest, strerror(errno));
+        return -1;
+    }
+    enum owner owner = !opt->in_place ? OWNER_OURS : opt->force ? OWNER_TRY : OWNER_KEEP;
+    return write_atomic(slot, dest, f->data, f->size, st, owner, err, errlen) ? -1 : 1;
+}
+
 static int fix_one(faceup *h, int slot, const options *opt, const item *it, char **line)
 {
     char err[PATH_MAX + 256] = "", dest[PATH_MAX] = "";
@@ -429,23 +477,10 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
             outcome = f->path != FACEUP_FIX_UNCHANGED ? TURNED
                     : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
                         ? UNDECIDED : UPRIGHT;
-            /* in place, only what changes is written; -o mirrors every image */
-            int write = !opt->dry_run && (!opt->in_place || outcome == TURNED);
-            if (write && opt->in_place && !(st.st_mode & 0222)) {
-                snprintf(err, sizeof err, "read-only file: not replaced");
+            int w = deliver(slot, opt, it, f, outcome, &st, dest, sizeof dest, err, sizeof err);
+            if (w < 0)
                 outcome = FAILED;
-            } else if (write && destination(opt, it, &st, dest, sizeof dest, err, sizeof err)) {
-                outcome = FAILED;
-            } else if (write && !opt->in_place && mkdirs(dest) != 0) {
-                snprintf(err, sizeof err, "cannot create the folders of %s: %s", dest,
-                         strerror(errno));
-                outcome = FAILED;
-            } else if (write && write_atomic(slot, dest, f->data, f->size, &st, opt->in_place,
-                                             err, sizeof err) != 0) {
-                outcome = FAILED;
-            } else {
-                wrote = write;
-            }
+            wrote = w > 0;
         }
     }
     *line = render(opt, it, f, outcome, wrote ? dest : NULL, err);
@@ -531,7 +566,11 @@ static void usage(FILE *to)
             "\n"
             "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
             "                          images of a folder at their paths relative to it\n"
-            "      --in-place          replace the inputs that change (atomically)\n"
+            "      --in-place          replace the inputs that change (atomically), keeping\n"
+            "                          their owner; a file with hard links, or whose owner\n"
+            "                          cannot be kept, is refused\n"
+            "      --force             with --in-place, replace those anyway: the file becomes\n"
+            "                          yours, and only the name given gets the new image\n"
             "  -n, --dry-run           only report what would change\n"
             "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp files; hidden\n"
             "                          entries and symbolic links are skipped)\n"
@@ -561,7 +600,8 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"jobs", required_argument, NULL, 'j'},     {"min-confidence", required_argument, NULL, 'C'},
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'F'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     optind = 1;
     int c;
@@ -573,6 +613,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'r': *recursive = 1; break;
         case 'S': o->keep_metadata = 0; break;
         case 'J': o->json = 1; break;
+        case 'F': o->force = 1; break;
         case 'j':
             if (cli_parse_int(optarg, 1, MAX_JOBS, jobs))
                 return fprintf(stderr, "faceup fix: -j wants a number from 1 to %d\n", MAX_JOBS), -1;
@@ -596,6 +637,8 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     }
     if (optind >= argc)
         return fprintf(stderr, "faceup fix: no input files\n"), usage(stderr), -1;
+    if (o->force && !o->in_place)
+        return fprintf(stderr, "faceup fix: --force goes with --in-place\n"), -1;
     if (!!o->outdir + o->in_place + o->dry_run != 1)
         return fprintf(stderr, "faceup fix: say where the results go: exactly one of -o DIR, "
                                "--in-place, --dry-run\n"), -1;

@@ -442,6 +442,7 @@ def test_usage_errors_exit_2(built, tmp_path):
     assert run(FACEUP, "fix", "x.jpg", check=False).returncode == 2  # no destination
     assert run(FACEUP, "fix", "x.jpg", "-o", tmp_path, "--in-place", check=False).returncode == 2
     assert run(FACEUP, "fix", "--min-confidence", "2", "--in-place", "x", check=False).returncode == 2
+    assert run(FACEUP, "fix", "--force", "-o", tmp_path, "x", check=False).returncode == 2
     r = run(FACEUP, "fix", "--help")
     assert "--in-place" in r.stdout and "--dry-run" in r.stdout
 
@@ -611,3 +612,49 @@ def test_output_that_is_not_a_folder_is_refused(built, tmp_path):
     (tmp_path / "file").write_text("x")
     r = run(FACEUP, "fix", p, "-o", tmp_path / "file", check=False)
     assert r.returncode == 1 and "not a folder" in r.stderr
+
+
+def test_in_place_refuses_to_break_hard_links_unless_forced(built, tmp_path):
+    (p,) = face_folder(tmp_path / "in", 1)  # img0.jpg, turned 90
+    other = tmp_path / "other.jpg"
+    os.link(p, other)
+    before = sha(p)
+    r = run(FACEUP, "fix", "--in-place", p, check=False)
+    assert r.returncode == 1 and "2 hard links" in r.stdout and "--force" in r.stdout
+    assert sha(p) == before and p.stat().st_ino == other.stat().st_ino
+    run(FACEUP, "fix", "--in-place", "--force", p)
+    assert sha(p) != before and sha(other) == before  # only the name given is replaced
+    with Image.open(p) as o:
+        assert o.size == (512, 592)
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def test_in_place_refuses_to_give_the_file_away_unless_forced(built):
+    """Run as another user than the file's owner: fchown back fails, so the file is not replaced
+    (it would silently change owner); with --force it is, and is then the runner's."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run faceup as another user than the file's owner")
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="faceup-owner-"))
+    try:
+        folder.chmod(0o777)
+        (p,) = face_folder(folder, 1)
+        p.chmod(0o666)
+        before = sha(p)
+        r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
+                           preexec_fn=as_nobody)
+        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stdout, r.stdout
+        assert sha(p) == before and p.stat().st_uid == 0
+        assert os.listdir(folder) == [p.name]
+        r = subprocess.run([FACEUP, "fix", "--in-place", "--force", str(p)], capture_output=True,
+                           text=True, preexec_fn=as_nobody)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert sha(p) != before and p.stat().st_uid == 65534
+        assert p.stat().st_mode & 0o777 == 0o666
+    finally:
+        shutil.rmtree(folder)
