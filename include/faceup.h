@@ -67,7 +67,9 @@ typedef enum faceup_param {
     FACEUP_PARAM_MIN_CONFIDENCE = 3, /* faceup_fix: turn only when confidence >= this (default 0.5) */
     FACEUP_PARAM_KEEP_METADATA = 4,  /* faceup_fix: 1 keeps EXIF/ICC/XMP/comments (default), 0 strips them */
     FACEUP_PARAM_OUTPUT_FORMAT = 5,  /* faceup_fix: a faceup_format, or FACEUP_FORMAT_SAME (default) */
-    FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score reported as a face (default 0.5) */
+    FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score of a face listed in the result
+                                        (default 0.5); it filters the list only: orientation,
+                                        confidence and faces_disagree never depend on it */
     FACEUP_PARAM_DETAIL = 7          /* longest side in pixels of the finest face search (default
                                         640, 192..16384). The decision never needs more; raise it
                                         to list faces of ~20 px in large photos: the image is then
@@ -118,7 +120,8 @@ typedef struct faceup_result {
                                  See README "What confidence means". */
     int exif_orientation;     /* the EXIF Orientation tag found (1..8), 0 when absent */
     int width, height;        /* the image as displayed (EXIF applied) */
-    int faces_disagree;       /* 1 when decided faces point different ways (weighted majority kept) */
+    int faces_disagree;       /* 1 when decided faces point different ways (weighted majority
+                                 kept); over every face found, listed or not */
     int n_faces;
     faceup_face *faces;       /* n_faces entries, most confident first */
 } faceup_result;
