@@ -340,6 +340,7 @@ static const char *const outcome_name[] = {"upright", "turned", "undecided", "er
 typedef struct options {
     const char *outdir;
     int in_place, dry_run, json, keep_metadata, force;
+    int orientation; /* --orientation: the turn of every input, told; -1: detect it */
     double min_confidence;
     long long max_bytes, max_pixels;
 } options;
@@ -470,7 +471,10 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
     if (it->error) {
         snprintf(err, sizeof err, "%s", it->error);
     } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, &st, err, sizeof err) == 0) {
-        if (faceup_fix(h, data, size, &f) != FACEUP_OK) {
+        int rc = opt->orientation >= 0
+                     ? faceup_fix_orientation(h, data, size, opt->orientation, &f)
+                     : faceup_fix(h, data, size, &f);
+        if (rc != FACEUP_OK) {
             snprintf(err, sizeof err, "%s", faceup_errmsg(h));
         } else {
             const faceup_result *r = f->result;
@@ -577,6 +581,9 @@ static void usage(FILE *to)
             "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
             "      --min-confidence X  turn only when the decision's confidence is at least X\n"
             "                          (default 0.5)\n"
+            "      --orientation A     do not detect: every input is turned A degrees clockwise\n"
+            "                          as displayed (0, 90, 180 or 270; 0 only bakes in the EXIF\n"
+            "                          Orientation); each is put upright the same way\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated, path, dry_run, output\n"
@@ -600,7 +607,8 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"jobs", required_argument, NULL, 'j'},     {"min-confidence", required_argument, NULL, 'C'},
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
-        {"force", no_argument, NULL, 'F'},          {"help", no_argument, NULL, 'h'},
+        {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -614,6 +622,13 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'S': o->keep_metadata = 0; break;
         case 'J': o->json = 1; break;
         case 'F': o->force = 1; break;
+        case 'O': {
+            long long v;
+            if (cli_parse_int(optarg, 0, 270, &v) || v % 90)
+                return fprintf(stderr, "faceup fix: --orientation wants 0, 90, 180 or 270\n"), -1;
+            o->orientation = (int)v;
+            break;
+        }
         case 'j':
             if (cli_parse_int(optarg, 1, MAX_JOBS, jobs))
                 return fprintf(stderr, "faceup fix: -j wants a number from 1 to %d\n", MAX_JOBS), -1;
@@ -689,7 +704,7 @@ int cli_fix(int argc, char **argv)
     cli_defaults d;
     if (cli_library_defaults("fix", &d) != 0)
         return 1;
-    options opt = {.keep_metadata = 1, .min_confidence = d.min_confidence,
+    options opt = {.keep_metadata = 1, .orientation = -1, .min_confidence = d.min_confidence,
                    .max_pixels = d.max_pixels, .max_bytes = d.max_bytes};
     int recursive = 0;
     long long jobs = cli_ncpu();

@@ -202,6 +202,16 @@ FACEUP_API char *faceup_result_json(const faceup_result *result, const char *fil
  * under FACEUP_PARAM_MIN_CONFIDENCE. The input is never modified. */
 FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed);
 
+/* faceup_fix() when the caller already knows the answer: `orientation` (0, 90, 180 or 270) is
+ * the clockwise angle by which the displayed image (EXIF Orientation applied) is turned, as
+ * faceup_detect() would report it, and the image is put upright by the same single transform,
+ * the same lossless path and the same options (FACEUP_PARAM_MIN_CONFIDENCE aside) as faceup_fix;
+ * the detector is not run. 0 only folds the EXIF Orientation into the pixels. fixed->result
+ * reports the turn given: orientation as given, confidence 1, the EXIF Orientation and
+ * displayed size of the image, no faces. Another orientation is FACEUP_ERR_ARGUMENT. */
+FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
+                                      faceup_fixed **fixed);
+
 /* Free a fix output. faceup_fixed_free(NULL) does nothing. */
 FACEUP_API void faceup_fixed_free(faceup_fixed *fixed);
 

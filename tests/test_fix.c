@@ -825,7 +825,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     faceup_fixed f = {0};
     /* decided upright, and undecided: the same bytes back */
     for (int ccw = -1; ccw <= 0; ccw++) {
-        assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, ccw, &f), FACEUP_OK);
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, ccw, &f), FACEUP_OK);
         assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
         assert_int_equal(f.size, in.n);
         assert_memory_equal(f.data, in.p, in.n);
@@ -833,7 +833,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     }
     /* undecided leaves an EXIF turn alone too */
     pr.exif_orientation = 6;
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, -1, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, -1, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
     assert_int_equal(f.rotated, 0);
     free(f.data);
@@ -851,7 +851,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     faceup_fixed f = {0};
     /* EXIF 6 shows the picture turned 90 clockwise; the detector says the display is turned 90
      * clockwise: the stored pixels are upright already, only the tag changes */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
     assert_int_equal(f.rotated, 270);
     assert_int_equal(f.exif_transform, 6);
@@ -862,7 +862,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     assert_int_equal(diff, 1);
     free(f.data);
     /* the display is upright (detector 0): the EXIF turn goes into the pixels, tag 1 */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 0, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
     int w, hh, ss, cs;
     tjhandle tj = tjInitDecompress();
@@ -875,9 +875,9 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     assert_int_equal(found, 1);
     free(f.data);
     /* bad arguments */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
     faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 100);
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
     fu_buf_free(&in);
     faceup_destroy(h);
 }
@@ -893,7 +893,7 @@ static void apply_converts_to_another_format_with_metadata(void **state)
     for (int i = 0; i < 2; i++) {
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, targets[i]);
         faceup_fixed f = {0};
-        assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 90, &f), FACEUP_OK);
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
         assert_int_equal(f.format, targets[i]);
         assert_int_equal(f.path, FACEUP_FIX_REENCODED);
         fu_probe out;

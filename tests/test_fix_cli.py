@@ -690,3 +690,32 @@ def test_in_place_refuses_to_give_the_file_away_unless_forced(built):
         assert p.stat().st_mode & 0o777 == 0o666
     finally:
         shutil.rmtree(folder)
+
+
+# ---- a turn that is told, not detected ------------------------------------------------------------
+
+def test_orientation_option_turns_as_told_without_detection(built, tmp_path):
+    # no face: detection leaves it alone, --orientation turns it, losslessly
+    y, x = np.mgrid[0:592, 0:512]
+    flat = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))
+    src = save(flat, tmp_path / "flat.jpg", "JPEG")
+    r = run(FACEUP, "fix", "--json", src, "-o", tmp_path / "detected")
+    assert json.loads(r.stdout)["action"] == "undecided"
+    r = run(FACEUP, "fix", "--json", "--orientation", "90", src, "-o", tmp_path / "told")
+    rec = json.loads(r.stdout)
+    assert (rec["action"], rec["path"], rec["rotated"]) == ("turned", "lossless", 270)
+    assert (rec["orientation"], rec["confidence"], rec["faces"]) == (90, 1, [])
+    ref = tmp_path / "ref.jpg"
+    run("jpegtran", "-perfect", "-rotate", "270", "-outfile", ref, src)
+    assert np.array_equal(pixels(tmp_path / "told" / "flat.jpg"), pixels(ref))
+    # a face turned 90: the same bytes as the detector's answer gives
+    face = save(upright_face().transpose(Image.ROTATE_270), tmp_path / "face.jpg", "JPEG")
+    run(FACEUP, "fix", face, "-o", tmp_path / "a")
+    run(FACEUP, "fix", "--orientation", "90", face, "-o", tmp_path / "b")
+    assert sha(tmp_path / "a" / "face.jpg") == sha(tmp_path / "b" / "face.jpg")
+
+
+def test_orientation_option_is_validated(built, tmp_path):
+    for bad in ("45", "360", "-90", "abc", ""):
+        r = run(FACEUP, "fix", "--orientation", bad, "--dry-run", "x.jpg", check=False)
+        assert r.returncode == 2 and "0, 90, 180 or 270" in r.stderr, bad

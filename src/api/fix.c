@@ -24,10 +24,9 @@
 
 #include "api/handle.h"
 
-int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
-                 int rotate_ccw, faceup_fixed *out)
+int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
+                 const fu_probe *probe, int rotate_ccw, faceup_fixed *out)
 {
-    static const char *fn = "faceup_fix";
     if (rotate_ccw != -1 && rotate_ccw != 0 && rotate_ccw != 90 && rotate_ccw != 180 &&
         rotate_ccw != 270)
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "turn of %d degrees", rotate_ccw);
@@ -98,9 +97,60 @@ int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed)
     if (rc == FACEUP_OK) {
         const faceup_result *r = f->result;
         int decided = r->orientation != FACEUP_UNDECIDED && r->confidence >= h->min_confidence;
-        rc = fu_fix_apply(h, data, size, &probe, decided ? r->orientation : -1, f);
+        rc = fu_fix_apply(h, fn, data, size, &probe, decided ? r->orientation : -1, f);
     }
     if (rc != FACEUP_OK) {
+        faceup_fixed_free(f);
+        return rc;
+    }
+    *fixed = f;
+    return FACEUP_OK;
+}
+
+/* What faceup_fix_orientation reports as its decision: the turn it was told, for sure, with
+ * the image's EXIF Orientation and displayed size, and no faces. */
+static faceup_result *given_result(const fu_probe *probe, int orientation)
+{
+    faceup_result *r = fu_result_new(0);
+    if (r) {
+        int swap = probe->exif_orientation >= 5 && probe->exif_orientation <= 8;
+        r->orientation = orientation;
+        r->confidence = 1.f;
+        r->exif_orientation = probe->exif_orientation >= 1 && probe->exif_orientation <= 8
+                                  ? probe->exif_orientation : 0;
+        r->width = swap ? probe->height : probe->width;
+        r->height = swap ? probe->width : probe->height;
+    }
+    return r;
+}
+
+int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
+                           faceup_fixed **fixed)
+{
+    static const char *fn = "faceup_fix_orientation";
+    if (!fixed)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "fixed is NULL");
+    *fixed = NULL;
+    if (!h || (!data && size))
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle or data");
+    h->errmsg[0] = 0;
+    if (orientation != 0 && orientation != 90 && orientation != 180 && orientation != 270)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn,
+                       "orientation %d: must be 0, 90, 180 or 270", orientation);
+    if ((long long)size > h->max_bytes)
+        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
+                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    fu_probe probe;
+    char err[FU_ERRLEN] = "";
+    int rc = fu_image_probe(data, size, h->max_pixels, &probe, err);
+    if (rc != FACEUP_OK)
+        return fu_fail(h, rc, fn, "%s", err[0] ? err : faceup_status_str(rc));
+    faceup_fixed *f = calloc(1, sizeof *f);
+    if (!f || !(f->result = given_result(&probe, orientation))) {
+        faceup_fixed_free(f);
+        return fu_fail(h, FACEUP_ERR_NOMEM, fn, "out of memory");
+    }
+    if ((rc = fu_fix_apply(h, fn, data, size, &probe, orientation, f)) != FACEUP_OK) {
         faceup_fixed_free(f);
         return rc;
     }
