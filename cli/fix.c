@@ -334,12 +334,13 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
 
 /* ---- one file ---------------------------------------------------------------------------- */
 
-enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED };
-static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped"};
+enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED, LOSSY, N_OUTCOMES };
+static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped",
+                                           "needs_reencode"};
 
 typedef struct options {
     const char *outdir;
-    int in_place, dry_run, json, keep_metadata, force;
+    int in_place, dry_run, json, keep_metadata, force, lossless_only;
     int orientation; /* --orientation: the turn of every input, told; -1: detect it */
     double min_confidence;
     long long max_bytes, max_pixels;
@@ -349,7 +350,7 @@ typedef struct options {
 typedef struct run {
     const options *opt;
     list *in;
-    int counts[5];
+    int counts[N_OUTCOMES];
     int tty;
     double t0, last;
 } run;
@@ -397,6 +398,9 @@ static char *render(const options *opt, const item *it, const faceup_fixed *f, i
                  opt->dry_run ? "would turn" : "turned", f->rotated,
                  f->exif_transform > 1 ? " with EXIF" : "", path_name(f->path),
                  dest ? " -> " : "", dest ? dest : "");
+    else if (outcome == LOSSY)
+        snprintf(line, sizeof line, "%s: left as it is: turning it needs a re-encode "
+                 "(--lossless-only)", it->path);
     else
         snprintf(line, sizeof line, "%s: %s%s%s", it->path, outcome_name[outcome],
                  dest ? " -> " : "", dest ? dest : "");
@@ -445,8 +449,9 @@ static int deliver(int slot, const options *opt, const item *it, const faceup_fi
                    int outcome, const struct stat *st, char *dest, size_t cap, char *err,
                    size_t errlen)
 {
-    /* in place, only what changes is written; -o mirrors every image */
-    if (opt->dry_run || (opt->in_place && outcome != TURNED))
+    /* in place, only what changes is written; -o mirrors every image but those that
+     * --lossless-only leaves out */
+    if (opt->dry_run || (opt->in_place && outcome != TURNED) || outcome == LOSSY)
         return 0;
     if (opt->in_place && refuse_in_place(opt, st, err, errlen))
         return -1;
@@ -478,7 +483,8 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
             snprintf(err, sizeof err, "%s", faceup_errmsg(h));
         } else {
             const faceup_result *r = f->result;
-            outcome = f->path != FACEUP_FIX_UNCHANGED ? TURNED
+            outcome = f->reencode_refused ? LOSSY
+                    : f->path != FACEUP_FIX_UNCHANGED ? TURNED
                     : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
                         ? UNDECIDED : UPRIGHT;
             int w = deliver(slot, opt, it, f, outcome, &st, dest, sizeof dest, err, sizeof err);
@@ -503,6 +509,7 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)opt->max_pixels);
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
+        faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
     }
     return h;
 }
@@ -584,6 +591,9 @@ static void usage(FILE *to)
             "      --orientation A     do not detect: every input is turned A degrees clockwise\n"
             "                          as displayed (0, 90, 180 or 270; 0 only bakes in the EXIF\n"
             "                          Orientation); each is put upright the same way\n"
+            "      --lossless-only     never re-encode: an image that cannot be turned without\n"
+            "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
+            "                          not written, and reported as needs_reencode (exit 3)\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated, path, dry_run, output\n"
@@ -595,8 +605,8 @@ static void usage(FILE *to)
             "renamed over it, keeping its permissions. Read-only files are not replaced. Ctrl-C\n"
             "finishes the files in hand and stops.\n"
             "\n"
-            "Exit status: 0 every input was handled, 1 some failed, 2 usage, 130/143 stopped by\n"
-            "SIGINT/SIGTERM.\n");
+            "Exit status: 0 every input was handled, 1 some failed, 2 usage, 3 none failed but\n"
+            "--lossless-only left some as they were, 130/143 stopped by SIGINT/SIGTERM.\n");
 }
 
 static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
@@ -608,7 +618,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
         {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
-        {"help", no_argument, NULL, 'h'},
+        {"lossless-only", no_argument, NULL, 'L'},  {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -622,6 +632,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'S': o->keep_metadata = 0; break;
         case 'J': o->json = 1; break;
         case 'F': o->force = 1; break;
+        case 'L': o->lossless_only = 1; break;
         case 'O': {
             long long v;
             if (cli_parse_int(optarg, 0, 270, &v) || v % 90)
@@ -694,6 +705,8 @@ static void summary(const options *opt, const run *r, int n, double dt)
     fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
             opt->dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
             counts[FAILED]);
+    if (counts[LOSSY])
+        fprintf(stderr, ", %d left as they were (turning them needs a re-encode)", counts[LOSSY]);
     if (counts[SKIPPED])
         fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
     fprintf(stderr, " (%d files, %.1f s)\n", n, dt);
@@ -737,5 +750,5 @@ int cli_fix(int argc, char **argv)
     free(in.v);
     if (stop_signal)
         return 128 + stop_signal;
-    return r.counts[FAILED] ? 1 : 0;
+    return r.counts[FAILED] ? 1 : r.counts[LOSSY] ? 3 : 0;
 }

@@ -70,11 +70,14 @@ typedef enum faceup_param {
     FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score of a face listed in the result
                                         (default 0.5); it filters the list only: orientation,
                                         confidence and faces_disagree never depend on it */
-    FACEUP_PARAM_DETAIL = 7          /* longest side in pixels of the finest face search (default
+    FACEUP_PARAM_DETAIL = 7,         /* longest side in pixels of the finest face search (default
                                         640, 192..16384). The decision never needs more; raise it
                                         to list faces of ~20 px in large photos: the image is then
                                         also searched at that size, in 640-px tiles (slower, and a
                                         JPEG is decoded at up to that size) */
+    FACEUP_PARAM_LOSSLESS_ONLY = 8   /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
+                                        image; one that cannot be fixed without it is handed back
+                                        unchanged, with reencode_refused set (default 0) */
 } faceup_param;
 
 typedef enum faceup_format {
@@ -147,6 +150,10 @@ typedef struct faceup_fixed {
                                 is (360 - result->orientation) % 360 when the image was turned */
     int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
     faceup_fix_path path;
+    int reencode_refused;    /* 1: the fix needed a re-encode (FACEUP_FIX_REENCODED) and
+                                FACEUP_PARAM_LOSSLESS_ONLY refused it: path is
+                                FACEUP_FIX_UNCHANGED, `data` the input byte for byte, rotated 0,
+                                and `result` says what the turn would have been */
 } faceup_fixed;
 
 /* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */

@@ -719,3 +719,44 @@ def test_orientation_option_is_validated(built, tmp_path):
     for bad in ("45", "360", "-90", "abc", ""):
         r = run(FACEUP, "fix", "--orientation", bad, "--dry-run", "x.jpg", check=False)
         assert r.returncode == 2 and "0, 90, 180 or 270" in r.stderr, bad
+
+
+# ---- --lossless-only ------------------------------------------------------------------------------
+
+def lossless_only_inputs(folder):
+    """A turned JPEG of whole MCUs (turned losslessly), one of partial MCUs and a lossy WebP
+    (both need a re-encode to turn)."""
+    folder.mkdir()
+    with Image.open(SAMPLES / "grace_hopper.jpg") as im:  # 512x600: 600 is no whole MCU
+        full = im.convert("RGB")
+    save(upright_face().transpose(Image.ROTATE_270), folder / "whole.jpg", "JPEG")
+    save(full.transpose(Image.ROTATE_270), folder / "partial.jpg", "JPEG")
+    full.transpose(Image.ROTATE_180).save(folder / "lossy.webp", "WEBP", quality=90)
+    return {p.name: sha(p) for p in folder.iterdir()}
+
+
+def test_lossless_only_leaves_what_needs_a_reencode_and_says_so(built, tmp_path):
+    before = lossless_only_inputs(tmp_path / "in")
+    r = run(FACEUP, "fix", "--json", "-r", tmp_path / "in", "-o", tmp_path / "plain")
+    paths = {Path(rec["file"]).name: rec["path"] for rec in map(json.loads, r.stdout.splitlines())}
+    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded", "lossy.webp": "reencoded"}
+
+    r = run(FACEUP, "fix", "--json", "--lossless-only", "-r", tmp_path / "in", "-o",
+            tmp_path / "out", check=False)
+    assert r.returncode == 3, r.stderr
+    recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
+    assert recs["whole.jpg"]["action"] == "turned" and recs["whole.jpg"]["path"] == "lossless"
+    for name in ("partial.jpg", "lossy.webp"):
+        rec = recs[name]
+        assert (rec["action"], rec["path"], rec["rotated"], rec["output"]) == \
+            ("needs_reencode", "unchanged", 0, None)
+        assert rec["orientation"] in (90, 180)  # the decision is still reported
+    assert sorted(os.listdir(tmp_path / "out")) == ["whole.jpg"]  # the others are not written
+    assert "2 left as they were" in r.stderr
+
+    r = run(FACEUP, "fix", "--lossless-only", "--in-place", "-r", tmp_path / "in", check=False)
+    assert r.returncode == 3 and "needs a re-encode (--lossless-only)" in r.stdout
+    after = {p.name: sha(p) for p in (tmp_path / "in").iterdir()}
+    assert after["partial.jpg"] == before["partial.jpg"]
+    assert after["lossy.webp"] == before["lossy.webp"]
+    assert after["whole.jpg"] != before["whole.jpg"]

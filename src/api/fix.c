@@ -18,6 +18,8 @@
  *     bytes with the tag patched in place.
  *  5. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
+ *  6. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
+ *     one) is dropped for the input bytes, and reencode_refused says so.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +55,33 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     faceup_format target = h->output_format == FACEUP_FORMAT_SAME
                                ? probe->format : (faceup_format)h->output_format;
     out->format = target;
+    out->reencode_refused = 0;
 
     fu_buf buf = {0};
     char err[FU_ERRLEN] = "";
     int rc;
-    if (target == probe->format && fu_d4_is_identity(plan.t) && plan.keep_metadata &&
-        !(plan.reset_orientation && exif > 1)) {
+    int nothing_to_do = target == probe->format && fu_d4_is_identity(plan.t) &&
+                        plan.keep_metadata && !(plan.reset_orientation && exif > 1);
+    if (nothing_to_do) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
+    } else if (target != probe->format && h->lossless_only) {
+        rc = FACEUP_OK; /* a change of format is a re-encode: refused below, before the work */
+        out->path = FACEUP_FIX_REENCODED;
     } else if (target != probe->format) {
         rc = fu_codec_convert(data, size, probe, target, &plan, &buf, err);
         out->path = FACEUP_FIX_REENCODED;
     } else {
         rc = fu_codec_fix(data, size, probe, &plan, &buf, &out->path, err);
+    }
+    if (rc == FACEUP_OK && out->path == FACEUP_FIX_REENCODED && h->lossless_only) {
+        fu_buf_free(&buf);
+        rc = fu_buf_put(&buf, data, size);
+        out->path = FACEUP_FIX_UNCHANGED;
+        out->format = probe->format;
+        out->rotated = 0;
+        out->exif_transform = 0;
+        out->reencode_refused = 1;
     }
     if (rc != FACEUP_OK) {
         fu_buf_free(&buf);

@@ -32,6 +32,7 @@ struct faceup {
     double min_confidence;
     int keep_metadata;
     int output_format;
+    int lossless_only;
     double face_threshold;
     int detail;
 
