@@ -221,6 +221,28 @@ static int refuse_collisions(list *l)
     return 0;
 }
 
+/* With --format, the outputs under OUTDIR are named for their format: a/b.jpg -> a/b.png. */
+static int rename_outputs(list *l, faceup_format format)
+{
+    static const char *const ext[] = {"", ".jpg", ".png", ".webp"};
+    for (int i = 0; i < l->n && format != FACEUP_FORMAT_SAME; i++) {
+        char *rel = l->v[i].rel;
+        if (!rel)
+            continue;
+        const char *dot = strrchr(rel, '.'), *slash = strrchr(rel, '/');
+        size_t stem = dot && dot > rel && (!slash || dot > slash + 1) ? (size_t)(dot - rel)
+                                                                      : strlen(rel);
+        char *named = malloc(stem + strlen(ext[format]) + 1);
+        if (!named)
+            return -1;
+        memcpy(named, rel, stem);
+        strcpy(named + stem, ext[format]);
+        free(rel);
+        l->v[i].rel = named;
+    }
+    return 0;
+}
+
 static int list_inputs(list *l, char **args, int n, int recursive)
 {
     for (int i = 0; i < n; i++) {
@@ -342,6 +364,7 @@ typedef struct options {
     const char *outdir;
     int in_place, dry_run, json, keep_metadata, force, lossless_only;
     int orientation; /* --orientation: the turn of every input, told; -1: detect it */
+    faceup_format format; /* --format */
     double min_confidence;
     long long max_bytes, max_pixels;
 } options;
@@ -483,8 +506,11 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
             snprintf(err, sizeof err, "%s", faceup_errmsg(h));
         } else {
             const faceup_result *r = f->result;
+            /* a change of format alone is not a turn */
+            int turned = f->path != FACEUP_FIX_UNCHANGED &&
+                         (opt->format == FACEUP_FORMAT_SAME || f->rotated || f->exif_transform > 1);
             outcome = f->reencode_refused ? LOSSY
-                    : f->path != FACEUP_FIX_UNCHANGED ? TURNED
+                    : turned ? TURNED
                     : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
                         ? UNDECIDED : UPRIGHT;
             int w = deliver(slot, opt, it, f, outcome, &st, dest, sizeof dest, err, sizeof err);
@@ -510,6 +536,7 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
         faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
+        faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, opt->format);
     }
     return h;
 }
@@ -594,6 +621,9 @@ static void usage(FILE *to)
             "      --lossless-only     never re-encode: an image that cannot be turned without\n"
             "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
             "                          not written, and reported as needs_reencode (exit 3)\n"
+            "      --format F          write every image as F: jpeg, png, webp, or same (the\n"
+            "                          input's, the default); with -o only, named .jpg .png\n"
+            "                          .webp. Always a re-encode\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated, path, dry_run, output\n"
@@ -609,6 +639,17 @@ static void usage(FILE *to)
             "--lossless-only left some as they were, 130/143 stopped by SIGINT/SIGTERM.\n");
 }
 
+static int parse_format(const char *s, faceup_format *out)
+{
+    static const char *const names[] = {"same", "jpeg", "png", "webp"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]) || (i == FACEUP_FORMAT_JPEG && !strcmp(s, "jpg"))) {
+            *out = (faceup_format)i;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
 {
     static const struct option opts[] = {
@@ -618,7 +659,8 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
         {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
-        {"lossless-only", no_argument, NULL, 'L'},  {"help", no_argument, NULL, 'h'},
+        {"lossless-only", no_argument, NULL, 'L'},  {"format", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -633,6 +675,10 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'J': o->json = 1; break;
         case 'F': o->force = 1; break;
         case 'L': o->lossless_only = 1; break;
+        case 'T':
+            if (parse_format(optarg, &o->format))
+                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;
+            break;
         case 'O': {
             long long v;
             if (cli_parse_int(optarg, 0, 270, &v) || v % 90)
@@ -663,6 +709,9 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     }
     if (optind >= argc)
         return fprintf(stderr, "faceup fix: no input files\n"), usage(stderr), -1;
+    if (o->format != FACEUP_FORMAT_SAME && o->in_place)
+        return fprintf(stderr, "faceup fix: --format changes what a file is, not only how it is "
+                               "turned: use -o DIR, not --in-place\n"), -1;
     if (o->force && !o->in_place)
         return fprintf(stderr, "faceup fix: --force goes with --in-place\n"), -1;
     if (!!o->outdir + o->in_place + o->dry_run != 1)
@@ -692,7 +741,8 @@ static int gather(const options *opt, char **args, int n, int recursive, list *i
         in->out_dev = ost.st_dev;
         in->out_ino = ost.st_ino;
     }
-    if (list_inputs(in, args, n, recursive) < 0 || (opt->outdir && refuse_collisions(in) < 0)) {
+    if (list_inputs(in, args, n, recursive) < 0 ||
+        (opt->outdir && (rename_outputs(in, opt->format) < 0 || refuse_collisions(in) < 0))) {
         fprintf(stderr, "faceup fix: out of memory\n");
         return 1;
     }

@@ -760,3 +760,42 @@ def test_lossless_only_leaves_what_needs_a_reencode_and_says_so(built, tmp_path)
     assert after["partial.jpg"] == before["partial.jpg"]
     assert after["lossy.webp"] == before["lossy.webp"]
     assert after["whole.jpg"] != before["whole.jpg"]
+
+
+# ---- --format -------------------------------------------------------------------------------------
+
+def test_format_option_writes_every_image_in_that_format_named_for_it(built, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    save(upright_face().transpose(Image.ROTATE_270), src / "face.jpg", "JPEG")
+    Image.new("RGB", (64, 48), (90, 120, 200)).save(src / "flat.png")
+    r = run(FACEUP, "fix", "--json", "--format", "webp", "-r", src, "-o", tmp_path / "out")
+    recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
+    assert (recs["face.jpg"]["action"], recs["face.jpg"]["path"]) == ("turned", "reencoded")
+    assert recs["flat.png"]["action"] == "undecided"  # a change of format alone is no turn
+    assert recs["face.jpg"]["output"] == str(tmp_path / "out" / "face.webp")
+    assert sorted(os.listdir(tmp_path / "out")) == ["face.webp", "flat.webp"]
+    with Image.open(tmp_path / "out" / "face.webp") as o:
+        assert o.format == "WEBP" and o.size == (512, 592)
+    with Image.open(tmp_path / "out" / "flat.webp") as o:
+        assert o.format == "WEBP" and o.size == (64, 48)
+    run(FACEUP, "fix", "--format", "png", src / "face.jpg", "-o", tmp_path / "png")
+    with Image.open(tmp_path / "png" / "face.png") as o:
+        assert o.format == "PNG" and psnr(np.asarray(o.convert("RGB")),
+                                          np.asarray(upright_face())) > 35
+    # same: as without the option
+    run(FACEUP, "fix", "--format", "same", src / "face.jpg", "-o", tmp_path / "same")
+    assert os.listdir(tmp_path / "same") == ["face.jpg"]
+
+
+def test_format_option_refuses_two_inputs_one_output_and_in_place(built, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (64, 48)).save(src / "a.jpg")
+    Image.new("RGB", (64, 48)).save(src / "a.png")
+    r = run(FACEUP, "fix", "--format", "png", "-r", src, "-o", tmp_path / "out", check=False)
+    assert r.returncode == 1 and "same output path" in r.stdout
+    assert run(FACEUP, "fix", "--format", "png", "--in-place", src / "a.jpg",
+               check=False).returncode == 2
+    assert run(FACEUP, "fix", "--format", "gif", "-o", tmp_path, src / "a.jpg",
+               check=False).returncode == 2
