@@ -46,7 +46,7 @@ static char *answer(faceup *h, const options *o, const char *file, int *failed)
     char err[512];
     faceup_result *r = NULL;
     *failed = 1;
-    if (cli_read_file(file, o->max_bytes, &data, &size, err, sizeof err) == 0) {
+    if (cli_read_file(file, o->max_bytes, &data, &size, NULL, err, sizeof err) == 0) {
         if (faceup_detect(h, data, size, &r) == FACEUP_OK)
             *failed = 0;
         else
@@ -110,7 +110,8 @@ static void usage(FILE *to)
             "  -j, --jobs N      images decided in parallel (default: number of CPUs)\n"
             "  --max-pixels N    refuse images over N pixels, read from the header (default 100000000)\n"
             "  --max-bytes N     refuse files over N bytes (default 268435456)\n"
-            "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.5)\n"
+            "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.5);\n"
+            "                    it filters the list only, never the answer\n"
             "  --detail N        longest side in pixels of the finest face search, 192..16384\n"
             "                    (default 640); raise it to list faces of ~20 px in large photos\n"
             "  -h, --help        this help\n"

@@ -3,8 +3,10 @@
  *
  * The rule everything here serves: a user's file is never damaged. An input is only ever
  * replaced with --in-place, and then only by rename(2) of a complete, fsync'ed temporary file
- * written in the same folder, carrying the original's permissions: at any instant the path holds
- * either the old bytes or the new ones. When a write fails (full disk, read-only folder), the
+ * written in the same folder, carrying the original's permissions and owner: at any instant the
+ * path holds either the old bytes or the new ones. What a rename cannot carry is refused unless
+ * --force says otherwise: an owner we may not give the file back to, and hard links (the other
+ * names would keep the old image). When a write fails (full disk, read-only folder), the
  * temporary file is removed and the original stays. With -o, an output that would land on its
  * own input is refused.
  *
@@ -21,6 +23,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,7 +167,9 @@ static int walk(list *l, const char *dir, const char *rel, int depth)
         struct stat st;
         if (!path || !sub) {
             rc = -1;
-        } else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        } else if (lstat(path, &st) != 0) {
+            rc = add(l, path, NULL, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
             if (!(l->have_out && st.st_dev == l->out_dev && st.st_ino == l->out_ino))
                 rc = depth >= MAX_DEPTH ? add(l, path, NULL, "folders nested too deep")
                                         : walk(l, path, sub, depth + 1);
@@ -216,6 +221,28 @@ static int refuse_collisions(list *l)
     return 0;
 }
 
+/* With --format, the outputs under OUTDIR are named for their format: a/b.jpg -> a/b.png. */
+static int rename_outputs(list *l, faceup_format format)
+{
+    static const char *const ext[] = {"", ".jpg", ".png", ".webp"};
+    for (int i = 0; i < l->n && format != FACEUP_FORMAT_SAME; i++) {
+        char *rel = l->v[i].rel;
+        if (!rel)
+            continue;
+        const char *dot = strrchr(rel, '.'), *slash = strrchr(rel, '/');
+        size_t stem = dot && dot > rel && (!slash || dot > slash + 1) ? (size_t)(dot - rel)
+                                                                      : strlen(rel);
+        char *named = malloc(stem + strlen(ext[format]) + 1);
+        if (!named)
+            return -1;
+        memcpy(named, rel, stem);
+        strcpy(named + stem, ext[format]);
+        free(rel);
+        l->v[i].rel = named;
+    }
+    return 0;
+}
+
 static int list_inputs(list *l, char **args, int n, int recursive)
 {
     for (int i = 0; i < n; i++) {
@@ -262,14 +289,19 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and with
- * keep_owner, owner) of `like`, rename. The data is on disk before the rename, so even a power
+/* What write_atomic does about the owner of the file it replaces. */
+enum owner { OWNER_OURS,    /* -o: a new file, ours */
+             OWNER_KEEP,    /* --in-place: the original's owner and group, or nothing written */
+             OWNER_TRY };   /* --in-place --force: theirs when we may give it, else ours */
+
+/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and owner,
+ * as `owner` says) of `like`, rename. The data is on disk before the rename, so even a power
  * cut leaves the old bytes or the new ones at `path`. The folder is not fsync'ed: at worst a
  * crash undoes the rename and the old file is back, which costs a rerun, not a photo (and saves
- * a few milliseconds an image). Worker `slot` owns tmp_path[slot]. On failure the temporary file is gone and `path`
- * untouched; returns -1 with the reason in err. */
+ * a few milliseconds an image). Worker `slot` owns tmp_path[slot]. On failure the temporary
+ * file is gone and `path` untouched; returns -1 with the reason in err. */
 static int write_atomic(int slot, const char *path, const unsigned char *data, size_t size,
-                        const struct stat *like, int keep_owner, char *err, size_t errlen)
+                        const struct stat *like, enum owner owner, char *err, size_t errlen)
 {
     const char *base = base_name(path);
     int n = snprintf(tmp_path[slot], PATH_MAX, "%.*s.%s.faceup-XXXXXX", (int)(base - path),
@@ -288,13 +320,14 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
     int ok = write_all(fd, data, size) == 0;
     if (ok && !(ok = fsync(fd) == 0))
         step = "fsync";
-    if (ok) {
-        if (keep_owner && fchown(fd, like->st_uid, like->st_gid) != 0) {
-            /* not ours to give away: the file keeps our ownership */
-        }
-        if (!(ok = fchmod(fd, like->st_mode & 07777) == 0))
-            step = "chmod";
+    /* fchown before fchmod: a change of owner clears the set-user-ID and set-group-ID bits */
+    if (ok && owner != OWNER_OURS && fchown(fd, like->st_uid, like->st_gid) != 0 &&
+        owner == OWNER_KEEP) {
+        ok = 0;
+        step = "chown";
     }
+    if (ok && !(ok = fchmod(fd, like->st_mode & 07777) == 0))
+        step = "chmod";
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = 0;
@@ -309,7 +342,12 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
     if (!ok) {
         unlink(tmp_path[slot]);
         tmp_live[slot] = 0;
-        snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
+        if (!strcmp(step, "chown"))
+            snprintf(err, errlen, "cannot keep its owner (uid %ld, gid %ld): %s; not replaced, "
+                     "original untouched (--force replaces it as a file of yours)",
+                     (long)like->st_uid, (long)like->st_gid, strerror(saved));
+        else
+            snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
         return -1;
     }
     tmp_live[slot] = 0;
@@ -318,12 +356,15 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
 
 /* ---- one file ---------------------------------------------------------------------------- */
 
-enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED };
-static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped"};
+enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED, LOSSY, N_OUTCOMES };
+static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped",
+                                           "needs_reencode"};
 
 typedef struct options {
     const char *outdir;
-    int in_place, dry_run, json, keep_metadata;
+    int in_place, dry_run, json, keep_metadata, force, lossless_only;
+    int orientation; /* --orientation: the turn of every input, told; -1: detect it */
+    faceup_format format; /* --format */
     double min_confidence;
     long long max_bytes, max_pixels;
 } options;
@@ -332,7 +373,7 @@ typedef struct options {
 typedef struct run {
     const options *opt;
     list *in;
-    int counts[5];
+    int counts[N_OUTCOMES];
     int tty;
     double t0, last;
 } run;
@@ -380,6 +421,9 @@ static char *render(const options *opt, const item *it, const faceup_fixed *f, i
                  opt->dry_run ? "would turn" : "turned", f->rotated,
                  f->exif_transform > 1 ? " with EXIF" : "", path_name(f->path),
                  dest ? " -> " : "", dest ? dest : "");
+    else if (outcome == LOSSY)
+        snprintf(line, sizeof line, "%s: left as it is: turning it needs a re-encode "
+                 "(--lossless-only)", it->path);
     else
         snprintf(line, sizeof line, "%s: %s%s%s", it->path, outcome_name[outcome],
                  dest ? " -> " : "", dest ? dest : "");
@@ -409,6 +453,41 @@ static int destination(const options *opt, const item *it, const struct stat *st
     return 0;
 }
 
+/* What --in-place may not replace, and why; 0 when it may. */
+static int refuse_in_place(const options *opt, const struct stat *st, char *err, size_t errlen)
+{
+    if (!(st->st_mode & 0222))
+        snprintf(err, errlen, "read-only file: not replaced");
+    else if (st->st_nlink > 1 && !opt->force)
+        snprintf(err, errlen, "has %ju hard links: replacing it would leave the old image under "
+                 "the other names; not replaced (--force replaces this name only)",
+                 (uintmax_t)st->st_nlink);
+    else
+        return 0;
+    return -1;
+}
+
+/* Write f where it goes: 1 written (its path in dest), 0 nothing to write, -1 failed (err). */
+static int deliver(int slot, const options *opt, const item *it, const faceup_fixed *f,
+                   int outcome, const struct stat *st, char *dest, size_t cap, char *err,
+                   size_t errlen)
+{
+    /* in place, only what changes is written; -o mirrors every image but those that
+     * --lossless-only leaves out */
+    if (opt->dry_run || (opt->in_place && outcome != TURNED) || outcome == LOSSY)
+        return 0;
+    if (opt->in_place && refuse_in_place(opt, st, err, errlen))
+        return -1;
+    if (destination(opt, it, st, dest, cap, err, errlen))
+        return -1;
+    if (!opt->in_place && mkdirs(dest) != 0) {
+        snprintf(err, errlen, "cannot create the folders of %s: %s", dest, strerror(errno));
+        return -1;
+    }
+    enum owner owner = !opt->in_place ? OWNER_OURS : opt->force ? OWNER_TRY : OWNER_KEEP;
+    return write_atomic(slot, dest, f->data, f->size, st, owner, err, errlen) ? -1 : 1;
+}
+
 static int fix_one(faceup *h, int slot, const options *opt, const item *it, char **line)
 {
     char err[PATH_MAX + 256] = "", dest[PATH_MAX] = "";
@@ -419,33 +498,25 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
     struct stat st;
     if (it->error) {
         snprintf(err, sizeof err, "%s", it->error);
-    } else if (stat(it->path, &st) != 0) {
-        snprintf(err, sizeof err, "%s", strerror(errno));
-    } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, err, sizeof err) == 0) {
-        if (faceup_fix(h, data, size, &f) != FACEUP_OK) {
+    } else if (cli_read_file(it->path, opt->max_bytes, &data, &size, &st, err, sizeof err) == 0) {
+        int rc = opt->orientation >= 0
+                     ? faceup_fix_orientation(h, data, size, opt->orientation, &f)
+                     : faceup_fix(h, data, size, &f);
+        if (rc != FACEUP_OK) {
             snprintf(err, sizeof err, "%s", faceup_errmsg(h));
         } else {
             const faceup_result *r = f->result;
-            outcome = f->path != FACEUP_FIX_UNCHANGED ? TURNED
+            /* a change of format alone is not a turn */
+            int turned = f->path != FACEUP_FIX_UNCHANGED &&
+                         (opt->format == FACEUP_FORMAT_SAME || f->rotated || f->exif_transform > 1);
+            outcome = f->reencode_refused ? LOSSY
+                    : turned ? TURNED
                     : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
                         ? UNDECIDED : UPRIGHT;
-            /* in place, only what changes is written; -o mirrors every image */
-            int write = !opt->dry_run && (!opt->in_place || outcome == TURNED);
-            if (write && opt->in_place && !(st.st_mode & 0222)) {
-                snprintf(err, sizeof err, "read-only file: not replaced");
+            int w = deliver(slot, opt, it, f, outcome, &st, dest, sizeof dest, err, sizeof err);
+            if (w < 0)
                 outcome = FAILED;
-            } else if (write && destination(opt, it, &st, dest, sizeof dest, err, sizeof err)) {
-                outcome = FAILED;
-            } else if (write && !opt->in_place && mkdirs(dest) != 0) {
-                snprintf(err, sizeof err, "cannot create the folders of %s: %s", dest,
-                         strerror(errno));
-                outcome = FAILED;
-            } else if (write && write_atomic(slot, dest, f->data, f->size, &st, opt->in_place,
-                                             err, sizeof err) != 0) {
-                outcome = FAILED;
-            } else {
-                wrote = write;
-            }
+            wrote = w > 0;
         }
     }
     *line = render(opt, it, f, outcome, wrote ? dest : NULL, err);
@@ -464,6 +535,8 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)opt->max_pixels);
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
+        faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
+        faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, opt->format);
     }
     return h;
 }
@@ -531,13 +604,26 @@ static void usage(FILE *to)
             "\n"
             "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
             "                          images of a folder at their paths relative to it\n"
-            "      --in-place          replace the inputs that change (atomically)\n"
+            "      --in-place          replace the inputs that change (atomically), keeping\n"
+            "                          their owner; a file with hard links, or whose owner\n"
+            "                          cannot be kept, is refused\n"
+            "      --force             with --in-place, replace those anyway: the file becomes\n"
+            "                          yours, and only the name given gets the new image\n"
             "  -n, --dry-run           only report what would change\n"
             "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp files; hidden\n"
             "                          entries and symbolic links are skipped)\n"
             "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
             "      --min-confidence X  turn only when the decision's confidence is at least X\n"
             "                          (default 0.5)\n"
+            "      --orientation A     do not detect: every input is turned A degrees clockwise\n"
+            "                          as displayed (0, 90, 180 or 270; 0 only bakes in the EXIF\n"
+            "                          Orientation); each is put upright the same way\n"
+            "      --lossless-only     never re-encode: an image that cannot be turned without\n"
+            "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
+            "                          not written, and reported as needs_reencode (exit 3)\n"
+            "      --format F          write every image as F: jpeg, png, webp, or same (the\n"
+            "                          input's, the default); with -o only, named .jpg .png\n"
+            "                          .webp. Always a re-encode\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated, path, dry_run, output\n"
@@ -549,8 +635,19 @@ static void usage(FILE *to)
             "renamed over it, keeping its permissions. Read-only files are not replaced. Ctrl-C\n"
             "finishes the files in hand and stops.\n"
             "\n"
-            "Exit status: 0 every input was handled, 1 some failed, 2 usage, 130/143 stopped by\n"
-            "SIGINT/SIGTERM.\n");
+            "Exit status: 0 every input was handled, 1 some failed, 2 usage, 3 none failed but\n"
+            "--lossless-only left some as they were, 130/143 stopped by SIGINT/SIGTERM.\n");
+}
+
+static int parse_format(const char *s, faceup_format *out)
+{
+    static const char *const names[] = {"same", "jpeg", "png", "webp"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]) || (i == FACEUP_FORMAT_JPEG && !strcmp(s, "jpg"))) {
+            *out = (faceup_format)i;
+            return 0;
+        }
+    return -1;
 }
 
 static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
@@ -561,7 +658,10 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"jobs", required_argument, NULL, 'j'},     {"min-confidence", required_argument, NULL, 'C'},
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
+        {"lossless-only", no_argument, NULL, 'L'},  {"format", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     optind = 1;
     int c;
@@ -573,6 +673,19 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'r': *recursive = 1; break;
         case 'S': o->keep_metadata = 0; break;
         case 'J': o->json = 1; break;
+        case 'F': o->force = 1; break;
+        case 'L': o->lossless_only = 1; break;
+        case 'T':
+            if (parse_format(optarg, &o->format))
+                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;
+            break;
+        case 'O': {
+            long long v;
+            if (cli_parse_int(optarg, 0, 270, &v) || v % 90)
+                return fprintf(stderr, "faceup fix: --orientation wants 0, 90, 180 or 270\n"), -1;
+            o->orientation = (int)v;
+            break;
+        }
         case 'j':
             if (cli_parse_int(optarg, 1, MAX_JOBS, jobs))
                 return fprintf(stderr, "faceup fix: -j wants a number from 1 to %d\n", MAX_JOBS), -1;
@@ -596,6 +709,11 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     }
     if (optind >= argc)
         return fprintf(stderr, "faceup fix: no input files\n"), usage(stderr), -1;
+    if (o->format != FACEUP_FORMAT_SAME && o->in_place)
+        return fprintf(stderr, "faceup fix: --format changes what a file is, not only how it is "
+                               "turned: use -o DIR, not --in-place\n"), -1;
+    if (o->force && !o->in_place)
+        return fprintf(stderr, "faceup fix: --force goes with --in-place\n"), -1;
     if (!!o->outdir + o->in_place + o->dry_run != 1)
         return fprintf(stderr, "faceup fix: say where the results go: exactly one of -o DIR, "
                                "--in-place, --dry-run\n"), -1;
@@ -613,13 +731,18 @@ static int gather(const options *opt, char **args, int n, int recursive, list *i
             fprintf(stderr, "faceup fix: cannot create %s: %s\n", opt->outdir, strerror(errno));
             return 1;
         }
-        if (stat(opt->outdir, &ost) == 0) {
-            in->have_out = 1;
-            in->out_dev = ost.st_dev;
-            in->out_ino = ost.st_ino;
+        int bad = stat(opt->outdir, &ost) != 0;
+        if (bad || !S_ISDIR(ost.st_mode)) {
+            fprintf(stderr, "faceup fix: %s: %s\n", opt->outdir,
+                    bad ? strerror(errno) : "not a folder");
+            return 1;
         }
+        in->have_out = 1;
+        in->out_dev = ost.st_dev;
+        in->out_ino = ost.st_ino;
     }
-    if (list_inputs(in, args, n, recursive) < 0 || (opt->outdir && refuse_collisions(in) < 0)) {
+    if (list_inputs(in, args, n, recursive) < 0 ||
+        (opt->outdir && (rename_outputs(in, opt->format) < 0 || refuse_collisions(in) < 0))) {
         fprintf(stderr, "faceup fix: out of memory\n");
         return 1;
     }
@@ -632,6 +755,8 @@ static void summary(const options *opt, const run *r, int n, double dt)
     fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
             opt->dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
             counts[FAILED]);
+    if (counts[LOSSY])
+        fprintf(stderr, ", %d left as they were (turning them needs a re-encode)", counts[LOSSY]);
     if (counts[SKIPPED])
         fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
     fprintf(stderr, " (%d files, %.1f s)\n", n, dt);
@@ -642,7 +767,7 @@ int cli_fix(int argc, char **argv)
     cli_defaults d;
     if (cli_library_defaults("fix", &d) != 0)
         return 1;
-    options opt = {.keep_metadata = 1, .min_confidence = d.min_confidence,
+    options opt = {.keep_metadata = 1, .orientation = -1, .min_confidence = d.min_confidence,
                    .max_pixels = d.max_pixels, .max_bytes = d.max_bytes};
     int recursive = 0;
     long long jobs = cli_ncpu();
@@ -675,5 +800,5 @@ int cli_fix(int argc, char **argv)
     free(in.v);
     if (stop_signal)
         return 128 + stop_signal;
-    return r.counts[FAILED] ? 1 : 0;
+    return r.counts[FAILED] ? 1 : r.counts[LOSSY] ? 3 : 0;
 }

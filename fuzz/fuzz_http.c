@@ -61,6 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double v;
     if (srv_parse_unit_interval(confidence, &v) == 0 && !(v >= 0.0 && v <= 1.0))
         abort();
+    int turn; /* the same query line, read as ?orientation= */
+    if (srv_parse_quarter_turn(confidence, &turn) == 0 && (turn < 0 || turn > 270 || turn % 90))
+        abort();
 
     /* The body in its own exactly sized buffer. */
     uint8_t *body = malloc(left ? left : 1);

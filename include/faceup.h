@@ -67,12 +67,17 @@ typedef enum faceup_param {
     FACEUP_PARAM_MIN_CONFIDENCE = 3, /* faceup_fix: turn only when confidence >= this (default 0.5) */
     FACEUP_PARAM_KEEP_METADATA = 4,  /* faceup_fix: 1 keeps EXIF/ICC/XMP/comments (default), 0 strips them */
     FACEUP_PARAM_OUTPUT_FORMAT = 5,  /* faceup_fix: a faceup_format, or FACEUP_FORMAT_SAME (default) */
-    FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score reported as a face (default 0.5) */
-    FACEUP_PARAM_DETAIL = 7          /* longest side in pixels of the finest face search (default
+    FACEUP_PARAM_FACE_THRESHOLD = 6, /* lowest detector score of a face listed in the result
+                                        (default 0.5); it filters the list only: orientation,
+                                        confidence and faces_disagree never depend on it */
+    FACEUP_PARAM_DETAIL = 7,         /* longest side in pixels of the finest face search (default
                                         640, 192..16384). The decision never needs more; raise it
                                         to list faces of ~20 px in large photos: the image is then
                                         also searched at that size, in 640-px tiles (slower, and a
                                         JPEG is decoded at up to that size) */
+    FACEUP_PARAM_LOSSLESS_ONLY = 8   /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
+                                        image; one that cannot be fixed without it is handed back
+                                        unchanged, with reencode_refused set (default 0) */
 } faceup_param;
 
 typedef enum faceup_format {
@@ -118,7 +123,8 @@ typedef struct faceup_result {
                                  See README "What confidence means". */
     int exif_orientation;     /* the EXIF Orientation tag found (1..8), 0 when absent */
     int width, height;        /* the image as displayed (EXIF applied) */
-    int faces_disagree;       /* 1 when decided faces point different ways (weighted majority kept) */
+    int faces_disagree;       /* 1 when decided faces point different ways (weighted majority
+                                 kept); over every face found, listed or not */
     int n_faces;
     faceup_face *faces;       /* n_faces entries, most confident first */
 } faceup_result;
@@ -144,6 +150,10 @@ typedef struct faceup_fixed {
                                 is (360 - result->orientation) % 360 when the image was turned */
     int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
     faceup_fix_path path;
+    int reencode_refused;    /* 1: the fix needed a re-encode (FACEUP_FIX_REENCODED) and
+                                FACEUP_PARAM_LOSSLESS_ONLY refused it: path is
+                                FACEUP_FIX_UNCHANGED, `data` the input byte for byte, rotated 0,
+                                and `result` says what the turn would have been */
 } faceup_fixed;
 
 /* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */
@@ -198,6 +208,16 @@ FACEUP_API char *faceup_result_json(const faceup_result *result, const char *fil
  * faceup_fixed_free()); nothing is turned when the decision is undecided or its confidence is
  * under FACEUP_PARAM_MIN_CONFIDENCE. The input is never modified. */
 FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed);
+
+/* faceup_fix() when the caller already knows the answer: `orientation` (0, 90, 180 or 270) is
+ * the clockwise angle by which the displayed image (EXIF Orientation applied) is turned, as
+ * faceup_detect() would report it, and the image is put upright by the same single transform,
+ * the same lossless path and the same options (FACEUP_PARAM_MIN_CONFIDENCE aside) as faceup_fix;
+ * the detector is not run. 0 only folds the EXIF Orientation into the pixels. fixed->result
+ * reports the turn given: orientation as given, confidence 1, the EXIF Orientation and
+ * displayed size of the image, no faces. Another orientation is FACEUP_ERR_ARGUMENT. */
+FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
+                                      faceup_fixed **fixed);
 
 /* Free a fix output. faceup_fixed_free(NULL) does nothing. */
 FACEUP_API void faceup_fixed_free(faceup_fixed *fixed);

@@ -126,6 +126,14 @@ int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_reques
         }
         req->has_min_confidence = 1;
     }
+    req->orientation = -1;
+    if (head->orientation && (ep != SRV_EP_FIX ||
+                              srv_parse_quarter_turn(head->orientation, &req->orientation) != 0)) {
+        srv_reply_error(err, 400, "bad_request", ep != SRV_EP_FIX
+                        ? "orientation is a parameter of /v1/fix"
+                        : "orientation must be 0, 90, 180 or 270");
+        return -1;
+    }
     /* libmicrohttpd decodes chunked bodies (and then ignores any Content-Length). */
     int chunked = head->transfer_encoding && strstr(head->transfer_encoding, "chunked");
     if (head->content_length_count > 1) {
@@ -246,7 +254,9 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     if (req->has_min_confidence)
         faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, req->min_confidence);
     faceup_fixed *fixed = NULL;
-    int rc = faceup_fix(h, file->data, file->size, &fixed);
+    int rc = req->orientation >= 0
+                 ? faceup_fix_orientation(h, file->data, file->size, req->orientation, &fixed)
+                 : faceup_fix(h, file->data, file->size, &fixed);
     faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
     if (rc != FACEUP_OK) {
         reply_faceup_error(out, rc, faceup_errmsg(h));

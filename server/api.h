@@ -43,7 +43,8 @@ typedef struct srv_request_head {
     const char *content_type;
     const char *content_length;
     const char *transfer_encoding;
-    const char *min_confidence;          /* the query parameter, already URL-decoded */
+    const char *min_confidence;          /* the query parameters, already URL-decoded */
+    const char *orientation;
     int content_length_count;            /* how many Content-Length headers came */
 } srv_request_head;
 
@@ -53,6 +54,7 @@ typedef struct srv_image_request {
     srv_content_type ctype;
     int has_min_confidence;
     double min_confidence;
+    int orientation;                      /* /v1/fix?orientation=: the turn told; -1: detect */
     srv_part files[SRV_PARTS_MAX];         /* what to decide, in order; point into the body */
     int n_files;
     srv_metrics *metrics;                 /* decisions are counted here */

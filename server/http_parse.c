@@ -270,6 +270,17 @@ int srv_parse_unit_interval(const char *value, double *out)
     return 0;
 }
 
+int srv_parse_quarter_turn(const char *value, int *out)
+{
+    static const char *const turns[] = {"0", "90", "180", "270"};
+    for (int i = 0; value && i < 4; i++)
+        if (!strcmp(value, turns[i])) {
+            *out = 90 * i;
+            return 0;
+        }
+    return -1;
+}
+
 /* Where "\r\n--boundary" next starts at or after `from`, or `size` when it does not. */
 static size_t find_delimiter(const unsigned char *body, size_t size, size_t from,
                              const unsigned char *delim, size_t dlen)

@@ -52,6 +52,9 @@ int srv_parse_content_length(const char *value, uint64_t *out);
  * inf/nan, no leading or trailing garbage. Returns 0, or -1. */
 int srv_parse_unit_interval(const char *value, double *out);
 
+/* Parse a quarter turn: exactly "0", "90", "180" or "270". Returns 0, or -1. */
+int srv_parse_quarter_turn(const char *value, int *out);
+
 /* Split a multipart/form-data body on `boundary` (as from srv_parse_content_type). Fills up to
  * SRV_PARTS_MAX parts in order and sets *n. Returns 0, or -1 with *why set when the body is
  * malformed: no opening boundary, a part without its closing boundary (truncated), a bad part

@@ -273,6 +273,7 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_confidence"),
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "orientation"),
         0,
     };
     MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &head.content_length_count);

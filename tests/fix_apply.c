@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     int rc = fu_image_probe(data, n, 100000000LL, &probe, err);
     faceup_fixed f = {0};
     if (rc == FACEUP_OK)
-        rc = fu_fix_apply(h, data, n, &probe, atoi(argv[3]), &f);
+        rc = fu_fix_apply(h, "fix_apply", data, n, &probe, atoi(argv[3]), &f);
     else
         fprintf(stderr, "%s\n", err);
     if (rc != FACEUP_OK) {

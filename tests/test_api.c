@@ -176,6 +176,53 @@ static void test_results_do_not_depend_on_threads(void **state)
     faceup_destroy(h);
 }
 
+static void test_fix_orientation_turns_as_told_without_the_detector(void **state)
+{
+    (void)state;
+    size_t n;
+    unsigned char *data = read_all(FU_SAMPLES "/hopper_turned_90.jpg", &n);
+    faceup *told = faceup_create(), *found = faceup_create();
+    faceup_fixed *a = NULL, *b = NULL;
+    assert_int_equal(faceup_fix_orientation(told, data, n, 90, &a), FACEUP_OK);
+    assert_null(told->decider); /* the detector never ran */
+    assert_int_equal(faceup_fix(found, data, n, &b), FACEUP_OK);
+    assert_int_equal(b->result->orientation, 90);
+    /* the same transform, path and bytes as the detector's answer gives */
+    assert_int_equal(a->path, b->path);
+    assert_int_equal(a->rotated, 270);
+    assert_int_equal(a->rotated, b->rotated);
+    assert_int_equal(a->format, b->format);
+    assert_int_equal(a->size, b->size);
+    assert_memory_equal(a->data, b->data, a->size);
+    /* the report is the turn given */
+    assert_int_equal(a->result->orientation, 90);
+    assert_true(a->result->confidence == 1.f);
+    assert_int_equal(a->result->n_faces, 0);
+    assert_int_equal(a->result->width, b->result->width);
+    assert_int_equal(a->result->height, b->result->height);
+    faceup_fixed_free(a);
+    faceup_fixed_free(b);
+    /* 0 on an image without EXIF: nothing to do, the input back */
+    assert_int_equal(faceup_fix_orientation(told, data, n, 0, &a), FACEUP_OK);
+    assert_int_equal(a->path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(a->size, n);
+    faceup_fixed_free(a);
+    /* what is not a quarter turn, or not an image */
+    static const int bad[] = {-1, 45, 360, -90};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        a = (faceup_fixed *)1;
+        assert_int_equal(faceup_fix_orientation(told, data, n, bad[i], &a), FACEUP_ERR_ARGUMENT);
+        assert_null(a);
+        assert_non_null(strstr(faceup_errmsg(told), "faceup_fix_orientation(): orientation"));
+    }
+    assert_int_equal(faceup_fix_orientation(told, "GIF89a..", 8, 90, &a), FACEUP_ERR_FORMAT);
+    assert_int_equal(faceup_fix_orientation(told, data, n, 90, NULL), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_fix_orientation(NULL, data, n, 90, &a), FACEUP_ERR_ARGUMENT);
+    free(data);
+    faceup_destroy(told);
+    faceup_destroy(found);
+}
+
 static void test_json_of_results_and_of_errors(void **state)
 {
     (void)state;
@@ -268,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_detect_reports_errors_as_values),
         cmocka_unit_test(test_pixels_entry_point_agrees_with_the_encoded_one),
         cmocka_unit_test(test_results_do_not_depend_on_threads),
+        cmocka_unit_test(test_fix_orientation_turns_as_told_without_the_detector),
         cmocka_unit_test(test_json_of_results_and_of_errors),
         cmocka_unit_test(test_json_strings_are_valid_whatever_the_bytes),
         cmocka_unit_test(test_workspace_keeps_small_buffers_and_gives_back_large_ones),

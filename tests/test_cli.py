@@ -96,6 +96,25 @@ def test_face_threshold_filters_the_faces_listed_never_the_answer(tmp_path):
     assert detect(path, extra=("--face-threshold", "1"))[1][0]["faces"] == []
 
 
+def test_face_threshold_leaves_the_whole_answer_alone(tmp_path):
+    """--face-threshold only filters the faces listed: orientation, confidence and
+    faces_disagree are those of the default, even when it lists none of the faces."""
+    face = hopper().resize((300, 351))
+    canvas = Image.new("RGB", (1000, 451), (120, 120, 120))
+    canvas.paste(face, (20, 40))
+    canvas.paste(face, (350, 40))
+    canvas.paste(face.transpose(TURN[90]), (680, 40))
+    path = save(canvas, tmp_path / "mixed.png")
+    _, [base] = detect(path)
+    assert base["orientation"] == 0 and base["confidence"] > 0.9 and base["faces_disagree"] is True
+    for t in ("0.5", "0.9", "0.95", "1"):
+        rc, [o] = detect(path, extra=("--face-threshold", t))
+        assert rc == 0
+        keys = ("orientation", "confidence", "faces_disagree")
+        assert [o[k] for k in keys] == [base[k] for k in keys], t
+    assert o["faces"] == []
+
+
 def test_face_near_45_degrees_is_never_turned_far(tmp_path):
     img = hopper()
     tilted = img.rotate(-44, expand=True, fillcolor=(0, 0, 0))   # 44 degrees clockwise
@@ -187,6 +206,14 @@ def test_bad_inputs_get_error_objects_and_exit_1(tmp_path):
         assert o["orientation"] is None and o["error"], o
     assert objs[-1]["error"] is None and objs[-1]["orientation"] == 0
     assert [o["file"] for o in objs] == paths + [good]       # input order kept
+
+
+def test_a_fifo_is_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    good = save(hopper(), tmp_path / "good.jpg")
+    rc, [o, g] = detect(str(fifo), good)
+    assert rc == 1 and "not a regular file" in o["error"] and g["orientation"] == 0
 
 
 def test_pixel_limit_is_read_from_the_header(tmp_path):

@@ -825,7 +825,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     faceup_fixed f = {0};
     /* decided upright, and undecided: the same bytes back */
     for (int ccw = -1; ccw <= 0; ccw++) {
-        assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, ccw, &f), FACEUP_OK);
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, ccw, &f), FACEUP_OK);
         assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
         assert_int_equal(f.size, in.n);
         assert_memory_equal(f.data, in.p, in.n);
@@ -833,7 +833,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     }
     /* undecided leaves an EXIF turn alone too */
     pr.exif_orientation = 6;
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, -1, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, -1, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
     assert_int_equal(f.rotated, 0);
     free(f.data);
@@ -851,7 +851,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     faceup_fixed f = {0};
     /* EXIF 6 shows the picture turned 90 clockwise; the detector says the display is turned 90
      * clockwise: the stored pixels are upright already, only the tag changes */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
     assert_int_equal(f.rotated, 270);
     assert_int_equal(f.exif_transform, 6);
@@ -862,7 +862,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     assert_int_equal(diff, 1);
     free(f.data);
     /* the display is upright (detector 0): the EXIF turn goes into the pixels, tag 1 */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 0, &f), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
     int w, hh, ss, cs;
     tjhandle tj = tjInitDecompress();
@@ -875,9 +875,9 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     assert_int_equal(found, 1);
     free(f.data);
     /* bad arguments */
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
     faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 100);
-    assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
     fu_buf_free(&in);
     faceup_destroy(h);
 }
@@ -893,7 +893,7 @@ static void apply_converts_to_another_format_with_metadata(void **state)
     for (int i = 0; i < 2; i++) {
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, targets[i]);
         faceup_fixed f = {0};
-        assert_int_equal(fu_fix_apply(h, in.p, in.n, &pr, 90, &f), FACEUP_OK);
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
         assert_int_equal(f.format, targets[i]);
         assert_int_equal(f.path, FACEUP_FIX_REENCODED);
         fu_probe out;
@@ -905,6 +905,48 @@ static void apply_converts_to_another_format_with_metadata(void **state)
         free(f.data);
     }
     fu_buf_free(&in);
+    faceup_destroy(h);
+}
+
+static void apply_lossless_only_hands_back_what_would_be_reencoded(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_LOSSLESS_ONLY), 0);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, 2), FACEUP_ERR_ARGUMENT);
+    fu_buf whole = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);   /* whole MCUs: lossless */
+    fu_buf partial = make_jpeg(60, 44, TJSAMP_420, TJPF_RGB); /* a turn needs a re-encode */
+    fu_probe pw = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1}, pp = {FACEUP_FORMAT_JPEG, 60, 44, 0, 1};
+    faceup_fixed f = {0};
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", partial.p, partial.n, &pp, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_REENCODED);
+    assert_int_equal(f.reencode_refused, 0);
+    free(f.data);
+
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, 1), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", partial.p, partial.n, &pp, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.reencode_refused, 1);
+    assert_int_equal(f.rotated, 0);
+    assert_int_equal(f.size, partial.n);
+    assert_memory_equal(f.data, partial.p, partial.n);
+    free(f.data);
+    /* what is lossless is still done */
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", whole.p, whole.n, &pw, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.reencode_refused, 0);
+    assert_int_equal(f.rotated, 270);
+    free(f.data);
+    /* a change of format is a re-encode */
+    faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_PNG);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", whole.p, whole.n, &pw, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.format, FACEUP_FORMAT_JPEG);
+    assert_int_equal(f.reencode_refused, 1);
+    assert_memory_equal(f.data, whole.p, whole.n);
+    free(f.data);
+    fu_buf_free(&whole);
+    fu_buf_free(&partial);
     faceup_destroy(h);
 }
 
@@ -933,6 +975,7 @@ int main(void)
         cmocka_unit_test(apply_with_nothing_to_do_returns_the_input_bytes),
         cmocka_unit_test(apply_folds_exif_and_the_turn_into_one_transform),
         cmocka_unit_test(apply_converts_to_another_format_with_metadata),
+        cmocka_unit_test(apply_lossless_only_hands_back_what_would_be_reencoded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

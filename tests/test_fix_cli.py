@@ -305,6 +305,38 @@ def test_format_conversion_turns_and_keeps_metadata(built, tmp_path):
         assert set(metadata(out)) >= {"exif", "icc", "xmp"}
 
 
+def colour_waves(w, h):
+    """Smooth colour that changes along both axes: a one-pixel shift of the chroma shows."""
+    y, x = np.mgrid[0:h, 0:w].astype(float)
+    px = np.stack([128 + 100 * np.sin(2 * np.pi * x / 12), 128 + 100 * np.sin(2 * np.pi * y / 10),
+                   128 + 100 * np.sin(2 * np.pi * (x + y) / 14)], -1)
+    return Image.fromarray(px.round().astype(np.uint8))
+
+
+@pytest.mark.parametrize("size", [(100, 64), (101, 64), (100, 63), (101, 63)])
+@pytest.mark.parametrize("turn,orientation", [(90, 1), (180, 1), (270, 1)] +
+                         [(0, o) for o in range(2, 9)])
+def test_lossy_webp_of_odd_size_keeps_its_colours_in_place(built, tmp_path, size, turn,
+                                                           orientation):
+    """Lossy WebP is turned in its 4:2:0 planes; along an odd side that is flipped the chroma
+    must be moved half a sample, or every colour lands one pixel off (mean error 16-27 here,
+    against 2 for even sides)."""
+    src = tmp_path / "src.webp"
+    kw = {} if orientation == 1 else {"exif": exif_with(orientation, *size)}
+    colour_waves(*size).save(src, "WEBP", quality=90, **kw)
+    with Image.open(src) as im:
+        decoded = im.convert("RGB")
+    out = tmp_path / "out.webp"
+    assert fix_apply(src, out, turn)["path"] == "reencoded"
+    want = decoded if orientation == 1 else decoded.transpose(SHOW[orientation])
+    if turn:
+        want = want.transpose({90: Image.ROTATE_90, 180: Image.ROTATE_180,
+                               270: Image.ROTATE_270}[turn])
+    got = pixels(out).astype(float)
+    assert got.shape == np.asarray(want).shape
+    assert np.abs(got - np.asarray(want, dtype=float)).mean() < 5
+
+
 # ---- nothing to do --------------------------------------------------------------------------
 
 def test_json_lines_are_valid_whatever_the_file_name(built, tmp_path):
@@ -442,6 +474,7 @@ def test_usage_errors_exit_2(built, tmp_path):
     assert run(FACEUP, "fix", "x.jpg", check=False).returncode == 2  # no destination
     assert run(FACEUP, "fix", "x.jpg", "-o", tmp_path, "--in-place", check=False).returncode == 2
     assert run(FACEUP, "fix", "--min-confidence", "2", "--in-place", "x", check=False).returncode == 2
+    assert run(FACEUP, "fix", "--force", "-o", tmp_path, "x", check=False).returncode == 2
     r = run(FACEUP, "fix", "--help")
     assert "--in-place" in r.stdout and "--dry-run" in r.stdout
 
@@ -570,3 +603,199 @@ def test_malformed_and_huge_inputs_are_errors_and_untouched(built, tmp_path, kin
     assert r.returncode == 1 and "error" in r.stdout
     assert p.read_bytes() == data
     assert os.listdir(tmp_path) == ["bad.png"]
+
+
+# ---- nothing silently lost, nothing waited on forever -------------------------------------------
+
+def test_fifo_is_refused_not_waited_on(built, tmp_path):
+    """open(2) of a FIFO blocks until a writer comes: fix must refuse it, not hang."""
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    for where in (["-o", tmp_path / "out"], ["--in-place"], ["--dry-run"]):
+        r = run(FACEUP, "fix", fifo, *where, check=False, timeout=30)
+        assert r.returncode == 1 and "not a regular file" in r.stdout, (where, r.stdout)
+    assert sorted(os.listdir(tmp_path)) == ["out", "pipe.jpg"]
+
+
+def test_an_entry_that_cannot_be_stat_ed_is_an_error_not_skipped(built, tmp_path):
+    """A file whose path is over PATH_MAX under a folder walked with -r: lstat fails, and the
+    run says so (exit 1) instead of reading an uninitialised struct stat."""
+    root = tmp_path / "deep"
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    length = len(str(root))
+    while length < 4096 - 300:  # folders just under PATH_MAX
+        os.mkdir("d" * 200, dir_fd=fd)
+        nfd = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd, length = nfd, length + 201
+    name = "f" * (4096 - length)  # the folder opens, the file's path is too long to lstat
+    buf = io.BytesIO()
+    upright_face().save(buf, "JPEG")
+    with open(os.open(name + ".jpg", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as f:
+        f.write(buf.getvalue())
+    os.close(fd)
+    r = run(FACEUP, "fix", "-r", "--dry-run", root, check=False, timeout=60)
+    assert r.returncode == 1 and "File name too long" in r.stdout, r.stdout + r.stderr
+
+
+def test_output_that_is_not_a_folder_is_refused(built, tmp_path):
+    (p,) = face_folder(tmp_path / "in", 1)
+    (tmp_path / "file").write_text("x")
+    r = run(FACEUP, "fix", p, "-o", tmp_path / "file", check=False)
+    assert r.returncode == 1 and "not a folder" in r.stderr
+
+
+def test_in_place_refuses_to_break_hard_links_unless_forced(built, tmp_path):
+    (p,) = face_folder(tmp_path / "in", 1)  # img0.jpg, turned 90
+    other = tmp_path / "other.jpg"
+    os.link(p, other)
+    before = sha(p)
+    r = run(FACEUP, "fix", "--in-place", p, check=False)
+    assert r.returncode == 1 and "2 hard links" in r.stdout and "--force" in r.stdout
+    assert sha(p) == before and p.stat().st_ino == other.stat().st_ino
+    run(FACEUP, "fix", "--in-place", "--force", p)
+    assert sha(p) != before and sha(other) == before  # only the name given is replaced
+    with Image.open(p) as o:
+        assert o.size == (512, 592)
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def test_in_place_refuses_to_give_the_file_away_unless_forced(built):
+    """Run as another user than the file's owner: fchown back fails, so the file is not replaced
+    (it would silently change owner); with --force it is, and is then the runner's."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run faceup as another user than the file's owner")
+    import tempfile
+    folder = Path(tempfile.mkdtemp(prefix="faceup-owner-"))
+    try:
+        folder.chmod(0o777)
+        (p,) = face_folder(folder, 1)
+        p.chmod(0o666)
+        before = sha(p)
+        r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
+                           preexec_fn=as_nobody)
+        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stdout, r.stdout
+        assert sha(p) == before and p.stat().st_uid == 0
+        assert os.listdir(folder) == [p.name]
+        r = subprocess.run([FACEUP, "fix", "--in-place", "--force", str(p)], capture_output=True,
+                           text=True, preexec_fn=as_nobody)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert sha(p) != before and p.stat().st_uid == 65534
+        assert p.stat().st_mode & 0o777 == 0o666
+    finally:
+        shutil.rmtree(folder)
+
+
+# ---- a turn that is told, not detected ------------------------------------------------------------
+
+def test_orientation_option_turns_as_told_without_detection(built, tmp_path):
+    # no face: detection leaves it alone, --orientation turns it, losslessly
+    y, x = np.mgrid[0:592, 0:512]
+    flat = Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))
+    src = save(flat, tmp_path / "flat.jpg", "JPEG")
+    r = run(FACEUP, "fix", "--json", src, "-o", tmp_path / "detected")
+    assert json.loads(r.stdout)["action"] == "undecided"
+    r = run(FACEUP, "fix", "--json", "--orientation", "90", src, "-o", tmp_path / "told")
+    rec = json.loads(r.stdout)
+    assert (rec["action"], rec["path"], rec["rotated"]) == ("turned", "lossless", 270)
+    assert (rec["orientation"], rec["confidence"], rec["faces"]) == (90, 1, [])
+    ref = tmp_path / "ref.jpg"
+    run("jpegtran", "-perfect", "-rotate", "270", "-outfile", ref, src)
+    assert np.array_equal(pixels(tmp_path / "told" / "flat.jpg"), pixels(ref))
+    # a face turned 90: the same bytes as the detector's answer gives
+    face = save(upright_face().transpose(Image.ROTATE_270), tmp_path / "face.jpg", "JPEG")
+    run(FACEUP, "fix", face, "-o", tmp_path / "a")
+    run(FACEUP, "fix", "--orientation", "90", face, "-o", tmp_path / "b")
+    assert sha(tmp_path / "a" / "face.jpg") == sha(tmp_path / "b" / "face.jpg")
+
+
+def test_orientation_option_is_validated(built, tmp_path):
+    for bad in ("45", "360", "-90", "abc", ""):
+        r = run(FACEUP, "fix", "--orientation", bad, "--dry-run", "x.jpg", check=False)
+        assert r.returncode == 2 and "0, 90, 180 or 270" in r.stderr, bad
+
+
+# ---- --lossless-only ------------------------------------------------------------------------------
+
+def lossless_only_inputs(folder):
+    """A turned JPEG of whole MCUs (turned losslessly), one of partial MCUs and a lossy WebP
+    (both need a re-encode to turn)."""
+    folder.mkdir()
+    with Image.open(SAMPLES / "grace_hopper.jpg") as im:  # 512x600: 600 is no whole MCU
+        full = im.convert("RGB")
+    save(upright_face().transpose(Image.ROTATE_270), folder / "whole.jpg", "JPEG")
+    save(full.transpose(Image.ROTATE_270), folder / "partial.jpg", "JPEG")
+    full.transpose(Image.ROTATE_180).save(folder / "lossy.webp", "WEBP", quality=90)
+    return {p.name: sha(p) for p in folder.iterdir()}
+
+
+def test_lossless_only_leaves_what_needs_a_reencode_and_says_so(built, tmp_path):
+    before = lossless_only_inputs(tmp_path / "in")
+    r = run(FACEUP, "fix", "--json", "-r", tmp_path / "in", "-o", tmp_path / "plain")
+    paths = {Path(rec["file"]).name: rec["path"] for rec in map(json.loads, r.stdout.splitlines())}
+    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded", "lossy.webp": "reencoded"}
+
+    r = run(FACEUP, "fix", "--json", "--lossless-only", "-r", tmp_path / "in", "-o",
+            tmp_path / "out", check=False)
+    assert r.returncode == 3, r.stderr
+    recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
+    assert recs["whole.jpg"]["action"] == "turned" and recs["whole.jpg"]["path"] == "lossless"
+    for name in ("partial.jpg", "lossy.webp"):
+        rec = recs[name]
+        assert (rec["action"], rec["path"], rec["rotated"], rec["output"]) == \
+            ("needs_reencode", "unchanged", 0, None)
+        assert rec["orientation"] in (90, 180)  # the decision is still reported
+    assert sorted(os.listdir(tmp_path / "out")) == ["whole.jpg"]  # the others are not written
+    assert "2 left as they were" in r.stderr
+
+    r = run(FACEUP, "fix", "--lossless-only", "--in-place", "-r", tmp_path / "in", check=False)
+    assert r.returncode == 3 and "needs a re-encode (--lossless-only)" in r.stdout
+    after = {p.name: sha(p) for p in (tmp_path / "in").iterdir()}
+    assert after["partial.jpg"] == before["partial.jpg"]
+    assert after["lossy.webp"] == before["lossy.webp"]
+    assert after["whole.jpg"] != before["whole.jpg"]
+
+
+# ---- --format -------------------------------------------------------------------------------------
+
+def test_format_option_writes_every_image_in_that_format_named_for_it(built, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    save(upright_face().transpose(Image.ROTATE_270), src / "face.jpg", "JPEG")
+    Image.new("RGB", (64, 48), (90, 120, 200)).save(src / "flat.png")
+    r = run(FACEUP, "fix", "--json", "--format", "webp", "-r", src, "-o", tmp_path / "out")
+    recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
+    assert (recs["face.jpg"]["action"], recs["face.jpg"]["path"]) == ("turned", "reencoded")
+    assert recs["flat.png"]["action"] == "undecided"  # a change of format alone is no turn
+    assert recs["face.jpg"]["output"] == str(tmp_path / "out" / "face.webp")
+    assert sorted(os.listdir(tmp_path / "out")) == ["face.webp", "flat.webp"]
+    with Image.open(tmp_path / "out" / "face.webp") as o:
+        assert o.format == "WEBP" and o.size == (512, 592)
+    with Image.open(tmp_path / "out" / "flat.webp") as o:
+        assert o.format == "WEBP" and o.size == (64, 48)
+    run(FACEUP, "fix", "--format", "png", src / "face.jpg", "-o", tmp_path / "png")
+    with Image.open(tmp_path / "png" / "face.png") as o:
+        assert o.format == "PNG" and psnr(np.asarray(o.convert("RGB")),
+                                          np.asarray(upright_face())) > 35
+    # same: as without the option
+    run(FACEUP, "fix", "--format", "same", src / "face.jpg", "-o", tmp_path / "same")
+    assert os.listdir(tmp_path / "same") == ["face.jpg"]
+
+
+def test_format_option_refuses_two_inputs_one_output_and_in_place(built, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("RGB", (64, 48)).save(src / "a.jpg")
+    Image.new("RGB", (64, 48)).save(src / "a.png")
+    r = run(FACEUP, "fix", "--format", "png", "-r", src, "-o", tmp_path / "out", check=False)
+    assert r.returncode == 1 and "same output path" in r.stdout
+    assert run(FACEUP, "fix", "--format", "png", "--in-place", src / "a.jpg",
+               check=False).returncode == 2
+    assert run(FACEUP, "fix", "--format", "gif", "-o", tmp_path, src / "a.jpg",
+               check=False).returncode == 2

@@ -328,6 +328,34 @@ def test_fix_min_confidence_above_the_decision_keeps_the_image(server, images):
         assert out == images["hopper90.jpg"]
 
 
+def test_fix_with_an_orientation_turns_as_told_without_detecting(server, images):
+    # no face: detection leaves it; told 90, it is turned as a detected 90 would be
+    status, headers, out = post(server, "/v1/fix?orientation=90", images["noface.png"], "image/png")
+    assert status == 200 and headers["content-type"] == "image/png"
+    assert headers["x-faceup-orientation"] == "90" and headers["x-faceup-rotated"] == "270"
+    assert headers["x-faceup-path"] == "lossless" and headers["x-faceup-faces"] == "0"
+    assert float(headers["x-faceup-confidence"]) == 1
+    gradient = Image.open(io.BytesIO(images["noface.png"])).convert("RGB")
+    upright = Image.open(io.BytesIO(out)).convert("RGB")
+    assert ImageChops.difference(upright, gradient.rotate(90, expand=True)).getbbox() is None
+    # with a face: the same bytes as the detector's answer
+    _, _, detected = post(server, "/v1/fix", images["hopper90.jpg"], "image/jpeg")
+    _, _, told = post(server, "/v1/fix?orientation=90", images["hopper90.jpg"], "image/jpeg")
+    assert told == detected
+
+
+@pytest.mark.parametrize("query", ["45", "360", "-90", "90.0", "abc", "", "%2090"])
+def test_bad_orientation_is_400(server, images, query):
+    status, _, body = post(server, "/v1/fix?orientation=" + query, images["small.jpg"])
+    assert status == 400 and error_code(body) == "bad_request"
+    assert b"0, 90, 180 or 270" in body
+
+
+def test_orientation_on_detect_is_400(server, images):
+    status, _, body = post(server, "/v1/detect?orientation=90", images["small.jpg"])
+    assert status == 400 and b"/v1/fix" in body
+
+
 def test_detect_several_files_answers_an_array_in_order(server, images):
     body, ctype = multipart([("file", "a.png", images["astronaut270.png"]),
                              ("comment", None, b"ignored"),

@@ -18,16 +18,17 @@
  *     bytes with the tag patched in place.
  *  5. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
+ *  6. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
+ *     one) is dropped for the input bytes, and reencode_refused says so.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handle.h"
 
-int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
-                 int rotate_ccw, faceup_fixed *out)
+int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
+                 const fu_probe *probe, int rotate_ccw, faceup_fixed *out)
 {
-    static const char *fn = "faceup_fix";
     if (rotate_ccw != -1 && rotate_ccw != 0 && rotate_ccw != 90 && rotate_ccw != 180 &&
         rotate_ccw != 270)
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "turn of %d degrees", rotate_ccw);
@@ -54,19 +55,33 @@ int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *pr
     faceup_format target = h->output_format == FACEUP_FORMAT_SAME
                                ? probe->format : (faceup_format)h->output_format;
     out->format = target;
+    out->reencode_refused = 0;
 
     fu_buf buf = {0};
     char err[FU_ERRLEN] = "";
     int rc;
-    if (target == probe->format && fu_d4_is_identity(plan.t) && plan.keep_metadata &&
-        !(plan.reset_orientation && exif > 1)) {
+    int nothing_to_do = target == probe->format && fu_d4_is_identity(plan.t) &&
+                        plan.keep_metadata && !(plan.reset_orientation && exif > 1);
+    if (nothing_to_do) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
+    } else if (target != probe->format && h->lossless_only) {
+        rc = FACEUP_OK; /* a change of format is a re-encode: refused below, before the work */
+        out->path = FACEUP_FIX_REENCODED;
     } else if (target != probe->format) {
         rc = fu_codec_convert(data, size, probe, target, &plan, &buf, err);
         out->path = FACEUP_FIX_REENCODED;
     } else {
         rc = fu_codec_fix(data, size, probe, &plan, &buf, &out->path, err);
+    }
+    if (rc == FACEUP_OK && out->path == FACEUP_FIX_REENCODED && h->lossless_only) {
+        fu_buf_free(&buf);
+        rc = fu_buf_put(&buf, data, size);
+        out->path = FACEUP_FIX_UNCHANGED;
+        out->format = probe->format;
+        out->rotated = 0;
+        out->exif_transform = 0;
+        out->reencode_refused = 1;
     }
     if (rc != FACEUP_OK) {
         fu_buf_free(&buf);
@@ -98,9 +113,60 @@ int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed)
     if (rc == FACEUP_OK) {
         const faceup_result *r = f->result;
         int decided = r->orientation != FACEUP_UNDECIDED && r->confidence >= h->min_confidence;
-        rc = fu_fix_apply(h, data, size, &probe, decided ? r->orientation : -1, f);
+        rc = fu_fix_apply(h, fn, data, size, &probe, decided ? r->orientation : -1, f);
     }
     if (rc != FACEUP_OK) {
+        faceup_fixed_free(f);
+        return rc;
+    }
+    *fixed = f;
+    return FACEUP_OK;
+}
+
+/* What faceup_fix_orientation reports as its decision: the turn it was told, for sure, with
+ * the image's EXIF Orientation and displayed size, and no faces. */
+static faceup_result *given_result(const fu_probe *probe, int orientation)
+{
+    faceup_result *r = fu_result_new(0);
+    if (r) {
+        int swap = probe->exif_orientation >= 5 && probe->exif_orientation <= 8;
+        r->orientation = orientation;
+        r->confidence = 1.f;
+        r->exif_orientation = probe->exif_orientation >= 1 && probe->exif_orientation <= 8
+                                  ? probe->exif_orientation : 0;
+        r->width = swap ? probe->height : probe->width;
+        r->height = swap ? probe->width : probe->height;
+    }
+    return r;
+}
+
+int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
+                           faceup_fixed **fixed)
+{
+    static const char *fn = "faceup_fix_orientation";
+    if (!fixed)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "fixed is NULL");
+    *fixed = NULL;
+    if (!h || (!data && size))
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle or data");
+    h->errmsg[0] = 0;
+    if (orientation != 0 && orientation != 90 && orientation != 180 && orientation != 270)
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn,
+                       "orientation %d: must be 0, 90, 180 or 270", orientation);
+    if ((long long)size > h->max_bytes)
+        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
+                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    fu_probe probe;
+    char err[FU_ERRLEN] = "";
+    int rc = fu_image_probe(data, size, h->max_pixels, &probe, err);
+    if (rc != FACEUP_OK)
+        return fu_fail(h, rc, fn, "%s", err[0] ? err : faceup_status_str(rc));
+    faceup_fixed *f = calloc(1, sizeof *f);
+    if (!f || !(f->result = given_result(&probe, orientation))) {
+        faceup_fixed_free(f);
+        return fu_fail(h, FACEUP_ERR_NOMEM, fn, "out of memory");
+    }
+    if ((rc = fu_fix_apply(h, fn, data, size, &probe, orientation, f)) != FACEUP_OK) {
         faceup_fixed_free(f);
         return rc;
     }

@@ -32,6 +32,7 @@ struct faceup {
     double min_confidence;
     int keep_metadata;
     int output_format;
+    int lossless_only;
     double face_threshold;
     int detail;
 
@@ -60,8 +61,8 @@ faceup_result *fu_result_new(int n_faces);
 /* faceup_fix() without the detector: apply a counter-clockwise turn of the displayed image
  * (0/90/180/270, folded with the EXIF Orientation the probe found), or, when rotate_ccw < 0,
  * leave the orientation as it is. Fills every field of *out but `result`. The handle supplies
- * the options and receives the error message. */
-int fu_fix_apply(faceup *h, const uint8_t *data, size_t size, const fu_probe *probe,
-                 int rotate_ccw, faceup_fixed *out);
+ * the options and receives the error message, in the name of the public function `fn`. */
+int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
+                 const fu_probe *probe, int rotate_ccw, faceup_fixed *out);
 
 #endif

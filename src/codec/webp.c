@@ -6,8 +6,9 @@
  *   - VP8L (lossless): decoded to RGBA and encoded lossless with `exact` set, so every value,
  *     including the colour under fully transparent pixels, comes back bit for bit.
  *   - VP8 (lossy): decoded to its own Y'CbCr 4:2:0 planes (plus alpha), which are turned as they
- *     are, so there is no round trip through RGB; then encoded lossy at the source's quality with
- *     lossless alpha. That quality is not stored anywhere; it is estimated from the frame header
+ *     are, so there is no round trip through RGB (chroma along an odd side that the turn flips is
+ *     moved half a sample to stay in register: turn_chroma); then encoded lossy at the source's
+ *     quality with lossless alpha. That quality is not stored anywhere; it is estimated from the frame header
  *     (see fu_webp_estimate_quality below).
  * The ICCP, EXIF (patched in place: Orientation 1, dimensions swapped), XMP and unknown chunks of
  * the source are put back around the new image with libwebpmux, which also rewrites VP8X.
@@ -368,6 +369,42 @@ static void turn_plane(fu_d4 t, const uint8_t *src, int w, int h, int stride, ui
     fu_d4_rows(t, src, w, h, (size_t)stride, 1, 0, oh, dst, (size_t)dst_stride);
 }
 
+/* Resample n chroma samples, `step` bytes apart, half a sample towards their end: each becomes
+ * the value halfway to the next one, by the cubic (-1 9 9 -1) / 16, the ends repeated.
+ * `tmp` holds n bytes. */
+static void shift_half_sample(uint8_t *p, int n, size_t step, uint8_t *tmp)
+{
+    for (int k = 0; k < n; k++)
+        tmp[k] = p[(size_t)k * step];
+    for (int k = 0; k < n; k++) {
+        int a = tmp[k > 0 ? k - 1 : 0], b = tmp[k], c = tmp[k + 1 < n ? k + 1 : n - 1],
+            d = tmp[k + 2 < n ? k + 2 : n - 1];
+        int v = 9 * (b + c) - a - d + 8;
+        p[(size_t)k * step] = (uint8_t)(v < 0 ? 0 : v > 255 * 16 ? 255 : v >> 4);
+    }
+}
+
+/* A 4:2:0 chroma plane turned with the w x h picture it belongs to. Each sample covers the 2x2
+ * luma pixels from its top-left corner (a single column or row at an odd right or bottom edge).
+ * Along an odd side that t flips, the turned samples are out of register with the new picture:
+ * the last one, which covered a single pixel, lands first, so sample k covers pixels 2k-1 and
+ * 2k instead of 2k and 2k+1, and every colour would move by one pixel. Along such an axis the
+ * turned samples are resampled half a sample onwards. `tmp` holds max(w, h) bytes. */
+static void turn_chroma(fu_d4 t, const uint8_t *src, int stride, int w, int h, uint8_t *dst,
+                        int dst_stride, uint8_t *tmp)
+{
+    int cw = (w + 1) / 2, ch = (h + 1) / 2, ox, oy;
+    turn_plane(t, src, cw, ch, stride, dst, dst_stride);
+    int swap = fu_d4_swaps_axes(t), ocw = swap ? ch : cw, och = swap ? cw : ch;
+    fu_d4_map(t, w, h, 0, 0, &ox, &oy); /* where the first pixel went: an odd side flipped */
+    if (ox > 0 && ox % 2 == 0)          /* puts it at an even place that is not 0 */
+        for (int y = 0; y < och; y++)
+            shift_half_sample(dst + (size_t)y * (size_t)dst_stride, ocw, 1, tmp);
+    if (oy > 0 && oy % 2 == 0)
+        for (int x = 0; x < ocw; x++)
+            shift_half_sample(dst + x, och, (size_t)dst_stride, tmp);
+}
+
 static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, int alpha,
                       WebPMemoryWriter *w, char *err)
 {
@@ -383,7 +420,8 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
     WebPPicture pic;
     WebPConfig config;
     int rc = FACEUP_ERR_NOMEM;
-    if (WebPPictureInit(&pic) && WebPConfigInit(&config)) {
+    uint8_t *tmp = malloc((size_t)(width > height ? width : height));
+    if (tmp && WebPPictureInit(&pic) && WebPConfigInit(&config)) {
         config.quality = quality;
         config.alpha_quality = 100;
         pic.use_argb = 0;
@@ -391,16 +429,16 @@ static int turn_lossy(const uint8_t *data, size_t size, fu_d4 t, float quality, 
         pic.width = swap ? height : width;
         pic.height = swap ? width : height;
         if (WebPPictureAlloc(&pic)) {
-            int cw = (width + 1) / 2, ch = (height + 1) / 2;
             turn_plane(t, in->y, width, height, in->y_stride, pic.y, pic.y_stride);
-            turn_plane(t, in->u, cw, ch, in->u_stride, pic.u, pic.uv_stride);
-            turn_plane(t, in->v, cw, ch, in->v_stride, pic.v, pic.uv_stride);
+            turn_chroma(t, in->u, in->u_stride, width, height, pic.u, pic.uv_stride, tmp);
+            turn_chroma(t, in->v, in->v_stride, width, height, pic.v, pic.uv_stride, tmp);
             if (alpha)
                 turn_plane(t, in->a, width, height, in->a_stride, pic.a, pic.a_stride);
             rc = encode_picture(&config, &pic, w, err);
         }
         WebPPictureFree(&pic);
     }
+    free(tmp);
     WebPFreeDecBuffer(&dc.output);
     return rc;
 }

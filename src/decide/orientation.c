@@ -478,32 +478,34 @@ static int refine_face(fu_decider *d, faceup_face *f, int turn)
 
 /* The faces worth listing, best detector score first: every face scoring at least
  * face_threshold that the reader takes for a face (faces past the FU_MAX_READ weighed are read
- * once, for the list only). The listing never changes the answer. */
+ * once, for the list only). The listing never changes the answer: faces_disagree is found over
+ * the faces listed at the lowest threshold, whatever face_threshold filters out. */
 static int report(fu_decider *d, float face_threshold, fu_decision *out)
 {
     out->orientation = d->conf >= FU_MIN_DECIDE ? 90 * d->best : FACEUP_UNDECIDED;
     out->confidence = out->orientation == FACEUP_UNDECIDED ? 0.f : d->conf;
     out->faces_disagree = 0;
     out->faces = d->faces;
-    int n = 0, rc;
-    for (int i = 0; i < d->ng && n < FU_MAX_LISTED; i++) {
+    int n = 0, seen = 0, rc;
+    for (int i = 0; i < d->ng && seen < FU_MAX_LISTED; i++) {
         face_group *g = &d->groups[i];
-        if (g->ev.top < face_threshold)
-            continue;
         if ((rc = read_group(d, g, 1)) != FACEUP_OK)
             return rc;
         double pi_own[4], *pi = i < FU_MAX_READ ? d->pi[i] : pi_own;
         double pf = i < FU_MAX_READ ? d->pf[i] : fu_face_weight(&g->ev, pi_own);
         if (1.0 - exp(g->ev.lp[4]) < FU_FACE_MIN)
             continue;
-        faceup_face *f = &d->faces[n];
+        seen++;
+        faceup_face *f = &d->faces[n]; /* kept only when listed */
         memset(f, 0, sizeof *f);
         report_face(d, g, pf, pi, f);
-        if (n < FU_REFINE_MAX && (rc = refine_face(d, f, argmax4(pi))) != FACEUP_OK)
-            return rc;
         if (f->orientation != FACEUP_UNDECIDED && out->orientation != FACEUP_UNDECIDED
             && f->orientation != out->orientation)
             out->faces_disagree = 1;
+        if (g->ev.top < face_threshold)
+            continue;
+        if (n < FU_REFINE_MAX && (rc = refine_face(d, f, argmax4(pi))) != FACEUP_OK)
+            return rc;
         n++;
     }
     out->n_faces = n;
