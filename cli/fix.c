@@ -749,7 +749,7 @@ static int gather(const options *opt, char **args, int n, int recursive, list *i
     return 0;
 }
 
-static void summary(const options *opt, const run *r, int n, double dt)
+static void summary(const options *opt, const run *r, int n, double dt, int sig)
 {
     const int *counts = r->counts;
     fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
@@ -757,7 +757,7 @@ static void summary(const options *opt, const run *r, int n, double dt)
             counts[FAILED]);
     if (counts[LOSSY])
         fprintf(stderr, ", %d left as they were (turning them needs a re-encode)", counts[LOSSY]);
-    if (counts[SKIPPED])
+    if (counts[SKIPPED] || sig) /* a signal after the last file still says it came */
         fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
     fprintf(stderr, " (%d files, %.1f s)\n", n, dt);
 }
@@ -791,14 +791,15 @@ int cli_fix(int argc, char **argv)
     r.counts[SKIPPED] += in.n - emitted;
     if (r.tty)
         fprintf(stderr, "\r\033[K");
-    summary(&opt, &r, in.n, now() - r.t0);
+    int sig = stop_signal; /* read once: the summary and the status tell the same story */
+    summary(&opt, &r, in.n, now() - r.t0, sig);
     for (int i = 0; i < in.n; i++) {
         free(in.v[i].path);
         free(in.v[i].rel);
         free(in.v[i].error);
     }
     free(in.v);
-    if (stop_signal)
-        return 128 + stop_signal;
+    if (sig)
+        return 128 + sig;
     return r.counts[FAILED] ? 1 : r.counts[LOSSY] ? 3 : 0;
 }
