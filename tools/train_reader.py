@@ -20,6 +20,8 @@ Steps (run by /usr/bin/python3 with Debian's python3-torch, python3-numpy, pytho
      each fold model never sees the sources of its fold; its record has their per-source table.
   4. final:   train_reader.py train --crops crops.npz --out final.pt --temperature T
      (all sources; T is the mean of the fold models' fitted temperatures)
+  4b. trade-off (other sizes on one fold):  train --arch s48|l80 --holdout-fold 3 ..., then
+        train_reader.py tradeoff --models fold3_m64.pt fold3_s48.pt fold3_l80.pt
   5. export:  train_reader.py export --model final.pt --out src/models/reader_weights.bin
      (binary float32; tools/reader_to_c.py makes the C arrays at build time)
 
@@ -567,6 +569,46 @@ def record(a):
             fh.write(text)
 
 
+def tradeoff(a):
+    """Size, speed and held-out accuracy of models of different architectures trained on the same
+    fold: one table for the record. Speed: one crop at a time on one thread, median of --reps
+    forward passes, all models timed in this same run (a ratio is what to read from it)."""
+    torch.set_num_threads(1)
+    rows = []
+    for path in a.models:
+        ck = torch.load(path)
+        r = ck["result"]
+        model = ReaderNet(r["arch"])
+        model.load_state_dict(ck["state"])
+        model.eval()
+        x = torch.rand(1, 3, ARCHS[r["arch"]][0], ARCHS[r["arch"]][0])
+        times = []
+        with torch.no_grad():
+            for _ in range(10):
+                model(x)
+            for _ in range(a.reps):
+                t0 = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - t0)
+        rows.append((path, r, float(np.median(times)) * 1e3))
+    base = rows[0][2]
+    srcs = [t["source"] for t in rows[0][1]["table"]]
+    out = ["| model | input | parameters | multiply-adds | ms per crop (torch, 1 thread) | ratio | "
+           "held-out NLL | " + " | ".join(f"{s}: face turn / non-faces taken" for s in srcs) + " |",
+           "|" + "---|" * (7 + len(srcs))]
+    for path, r, ms in rows:
+        tab = {t["source"]: t for t in r["table"]}
+        cells = []
+        for s in srcs:
+            t = tab.get(s, {})
+            f = lambda k: f"{t[k]:.3f}" if k in t else "-"
+            cells.append(f"{f('face_turn_acc')} / {f('nonface_taken')}")
+        out.append(f"| `{os.path.basename(path)}` {r['arch']} | {ARCHS[r['arch']][0]} px | {r['params']:,} | "
+                   f"{macs(r['arch']) / 1e6:.1f} M | {ms:.2f} | {ms / base:.2f} | {r['nll']:.4f} | "
+                   + " | ".join(cells) + " |")
+    print("\n".join(out))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -601,8 +643,11 @@ def main():
     rc = sub.add_parser("record")
     rc.add_argument("--models", nargs="+", required=True)
     rc.add_argument("--out")
+    to = sub.add_parser("tradeoff")
+    to.add_argument("--models", nargs="+", required=True)
+    to.add_argument("--reps", type=int, default=300)
     a = ap.parse_args()
-    {"crops": crops, "train": train, "export": export, "fixtures": make_fixtures,
+    {"crops": crops, "tradeoff": tradeoff, "train": train, "export": export, "fixtures": make_fixtures,
      "record": record}[a.cmd](a)
 
 
