@@ -5,6 +5,7 @@
  *
  *     Content-Type value \n Content-Length value \n min_confidence value \n body...
  *
+ * The first two lines are also one header field, name and value, for the framing checks.
  * Each line goes to its parser as a string of its own, exactly sized, so a sanitizer sees any
  * read past its end. The body is split as multipart/form-data on the boundary of the first line
  * when it has one, else on "b" (so that every input exercises the multipart parser). Each
@@ -56,6 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint64_t cl;
     if (srv_parse_content_length(length, &cl) == 0 && (!length[0] || length[0] < '0' || length[0] > '9'))
+        abort();
+
+    /* The first two lines as a header field name and value. */
+    srv_framing f = {0};
+    srv_framing_add(&f, ctype, length);
+    why = NULL;
+    if (srv_framing_check(&f, 0, &why) != 0 ? !why : (f.bad_name || f.content_lengths > 1))
         abort();
 
     double v;

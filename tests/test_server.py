@@ -151,6 +151,30 @@ def raw(srv, data, wait=5.0):
     return out
 
 
+def converse(srv, data, wait=TIMEOUT + 3, addr="127.0.0.1"):
+    """Write bytes and keep the connection open for writing (no half-close, unlike raw()): what
+    comes back until the server closes it, and how long that took."""
+    s = socket.create_connection((addr, srv.port))
+    s.settimeout(wait)
+    t0, out = time.monotonic(), b""
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    return out, time.monotonic() - t0
+
+
+def statuses_of(response_bytes):
+    return [int(s) for s in re.findall(rb"HTTP/1\.[01] (\d{3}) ", response_bytes)]
+
+
 def status_of(response_bytes):
     m = re.match(rb"HTTP/1\.[01] (\d{3}) ", response_bytes)
     return int(m.group(1)) if m else None
@@ -470,10 +494,46 @@ def test_empty_body_is_400(server):
     assert status == 400 and error_code(out) == "bad_request"
 
 
-def test_two_content_lengths_are_400(server):
-    out = raw(server, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
-                      b"Content-Length: 3\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde")
-    assert status_of(out) == 400
+NEXT = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("path", ["/v1/detect", "/healthz"])
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    b"Content-Length: 3\r\nContent-Length: 5\r\n",
+    b"Content-Length: 5\r\nContent-Length: 5\r\n",
+    b"Transfer-Encoding: chunked, identity\r\n",
+    b"Transfer-Encoding: xchunked\r\n",
+    b"Transfer-Encoding: identity\r\n",
+    b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    b"X-Spaced : before the colon\r\n",
+    b"X-Tab\t: before the colon\r\n",
+])
+def test_ambiguous_framing_is_400_and_closes_the_connection(server, path, framing):
+    """RFC 9112 6.1-6.3: a request whose end is unknown is refused at once, and nothing after its
+    headers is read as another request (that is how request smuggling works)."""
+    body = b"5\r\nabcde\r\n0\r\n\r\n" if b"chunked" in framing else b"abcde"
+    out, took = converse(server, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" +
+                         b"Content-Type: image/jpeg\r\n" + framing + b"\r\n" + body + NEXT)
+    assert statuses_of(out) == [400], out[:300]
+    head, _, text = out.partition(b"\r\n\r\n")
+    assert re.search(rb"(?im)^connection: close\r$", head) and error_code(text) == "bad_request"
+    assert took < TIMEOUT, "the server waited for more instead of closing"
+
+
+def test_transfer_encoding_in_http_1_0_is_400(server):
+    out, _ = converse(server, b"POST /v1/detect HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nabcde\r\n0\r\n\r\n")
+    assert statuses_of(out) == [400]
+
+
+def test_chunked_is_case_insensitive(server, images):
+    data = images["small.jpg"]
+    out, _ = converse(server, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                              b"Transfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n" +
+                              b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n")
+    assert statuses_of(out) == [200] and json.loads(out.partition(b"\r\n\r\n")[2])["orientation"] == 90
 
 
 def test_full_queue_is_503_with_retry_after(tmp_path, images):
