@@ -8,8 +8,8 @@
  *                 answer at once when the request is wrong (404/405/411/413/415/400) or cheap
  *                 (GET endpoints).
  *   body          on_request() with data: append to a buffer, never past --max-body, and within
- *                 a budget for all requests together; a body that outgrows either is read to
- *                 its end but no longer kept, and answered 413 (or 503 for the budget).
+ *                 a budget for all requests together; a body that outgrows either is answered
+ *                 413 (or 503 for the budget) at once and its connection closed.
  *   complete      on_request() with no data: split the form, suspend the connection and queue
  *                 a job; a full queue is answered 503 at once.
  *   worker        run_job(): decide (and turn) the image with the worker's own faceup handle,
@@ -61,6 +61,7 @@ typedef struct server {
      * request, this bounds max-connections of them uploading together. */
     atomic_size_t buffered;
     size_t budget;
+    size_t late_body_size;   /* of the watchdog's 408 */
 } server;
 
 typedef enum body_state { BODY_OK, BODY_TOO_LARGE, BODY_OVER_BUDGET } body_state;
@@ -190,7 +191,7 @@ static enum MHD_Result send_reply(request *rq)
         rq->bytes_out = r->size;
         if (r->decision[0])
             memcpy(rq->decision, r->decision, sizeof rq->decision);
-        srv_watchdog_arm(s->watchdog, rq->watch);   /* the client now has to read it */
+        srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_REPLY);   /* the client reads it */
     }
     return ret;
 }
@@ -262,7 +263,7 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     rq->watch = ci ? ci->socket_context : NULL;
-    srv_watchdog_arm(s->watchdog, rq->watch);   /* the body gets a full window of its own */
+    srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_BODY);   /* a window of its own */
 
     srv_framing framing = {0};
     int st = srv_endpoint_route(method, url, &rq->ep);
@@ -296,28 +297,72 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     return MHD_YES;
 }
 
-static void take_upload(request *rq, const char *data, size_t n)
+/* r as the bytes of an HTTP/1.1 response that closes its connection, into out. Returns their
+ * size, or 0 when they do not fit. For the replies libmicrohttpd cannot send (below). */
+static size_t format_reply(const srv_reply *r, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Cache-Control: no-store\r\n",
+                     r->status, MHD_get_reason_phrase_for((unsigned)r->status), r->content_type,
+                     r->size);
+    for (int i = 0; i < r->n_headers && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(out + n, cap - (size_t)n, "%s: %s\r\n", r->headers[i].name,
+                      r->headers[i].value);
+    if (n <= 0 || (size_t)n + 2 + r->size > cap)
+        return 0;
+    memcpy(out + n, "\r\n", 2);
+    memcpy(out + n + 2, r->body, r->size);
+    return (size_t)n + 2 + r->size;
+}
+
+/* Write rq->reply straight to the socket, for the one case libmicrohttpd 0.9.75 has no way to
+ * answer: in the middle of a body (MHD_queue_response() takes a response only before the body or
+ * after it). The daemon thread is the caller, and the library writes nothing while it reads a
+ * body, so nothing interleaves; the few hundred bytes fit the empty send buffer at once. The
+ * caller then returns MHD_NO and the library closes the connection. */
+static void send_reply_now(request *rq)
+{
+    char text[2048];
+    size_t size = format_reply(&rq->reply, text, sizeof text);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && size && send(ci->connect_fd, text, size, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) {
+        rq->status = rq->reply.status;
+        rq->bytes_out = rq->reply.size;
+        shutdown(ci->connect_fd, SHUT_WR);
+    }
+    srv_reply_free(&rq->reply);
+}
+
+/* A body that outgrew --max-body (413) or the budget of all bodies (503) is answered the moment
+ * it does, and the connection closed: reading the rest would only spend our time on bytes we
+ * throw away, and a chunked body has no end we could know. */
+static enum MHD_Result refuse_body(request *rq)
+{
+    server *s = rq->srv;
+    body_free(rq);
+    if (rq->body_status == BODY_TOO_LARGE)
+        srv_reply_error(&rq->reply, 413, "payload_too_large", "the body is over %llu bytes",
+                       (unsigned long long)s->cfg.max_body);
+    else
+        srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
+    send_reply_now(rq);
+    return MHD_NO;
+}
+
+static enum MHD_Result take_upload(request *rq, const char *data, size_t n)
 {
     rq->bytes_in += n;
-    if (rq->body_status != BODY_OK)
-        return;   /* already refused: read to the end, keep nothing */
+    if (rq->status)
+        return MHD_YES;   /* already answered */
     rq->body_status = body_append(rq, data, n);
-    if (rq->body_status != BODY_OK)
-        body_free(rq);
+    return rq->body_status == BODY_OK ? MHD_YES : refuse_body(rq);
 }
 
 static enum MHD_Result finish_upload(request *rq)
 {
     server *s = rq->srv;
-    if (rq->body_status == BODY_TOO_LARGE) {
-        srv_reply_error(&rq->reply, 413, "payload_too_large", "the body is over %llu bytes",
-                       (unsigned long long)s->cfg.max_body);
-        return send_reply(rq);
-    }
-    if (rq->body_status == BODY_OVER_BUDGET) {
-        srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
-        return send_reply(rq);
-    }
     if (srv_api_take_body(&rq->img, rq->body, rq->len, &rq->reply) != 0)
         return send_reply(rq);
     rq->job.run = run_job;
@@ -343,9 +388,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!rq)
         return start_request(cls, c, url, method, version, con_cls);
     if (*upload_size) {
-        take_upload(rq, upload_data, *upload_size);
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return take_upload(rq, upload_data, n);
     }
     if (rq->reply_ready)
         return send_reply(rq);
@@ -379,12 +424,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     *con_cls = NULL;
     double secs = seconds_since(&rq->t0);
-    int cut = srv_watchdog_expired(s->watchdog, rq->watch);
+    int answered = 0, cut = srv_watchdog_expired(s->watchdog, rq->watch, &answered);
+    if (answered) {
+        rq->status = 408;
+        rq->bytes_out = s->late_body_size;
+    }
     if (rq->status)
         srv_metrics_request(s->metrics, rq->ep, rq->status, secs, rq->bytes_in, rq->bytes_out);
     log_request(rq, secs * 1000.0, cut);
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        srv_watchdog_arm(s->watchdog, rq->watch);   /* the next request's headers */
+        srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_HEADERS);   /* the next request */
     body_free(rq);
     srv_reply_free(&rq->reply);
     free(rq);
@@ -457,7 +506,8 @@ static struct MHD_Daemon *start_daemon(server *s)
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, to catch the messages of the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout,
+        /* An idle timeout only, after the watchdog's deadlines, which come first. */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout + 2u,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
@@ -495,6 +545,20 @@ void srv_server_defaults(srv_server_config *cfg, int ncpu)
     cfg->timeout = 30;
     cfg->max_body = 32u << 20;
     cfg->max_pixels = 50e6;
+}
+
+/* The watchdog, with the 408 it sends a client that is too slow to send its body. */
+static srv_watchdog *start_watchdog(server *s)
+{
+    srv_reply late = {0};
+    srv_reply_error(&late, 408, "request_timeout", "the body did not arrive within %d s",
+                   s->cfg.timeout);
+    char text[1024];
+    s->late_body_size = late.size;
+    srv_watchdog_config wc = {s->cfg.timeout, s->cfg.timeout, text,
+                              format_reply(&late, text, sizeof text)};
+    srv_reply_free(&late);
+    return srv_watchdog_create(&wc, s->metrics);
 }
 
 /* Wait until the requests in flight are answered, or `grace` seconds. */
@@ -536,7 +600,7 @@ int srv_server_run(const srv_server_config *cfg)
     int rc = 1;
     srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};
     s.metrics = srv_metrics_create();
-    s.watchdog = s.metrics ? srv_watchdog_create(cfg->timeout, s.metrics) : NULL;
+    s.watchdog = s.metrics ? start_watchdog(&s) : NULL;
     s.pool = s.watchdog ? srv_pool_create(&pc) : NULL;
     if (!s.pool) {
         fprintf(stderr, "faceup serve: out of memory or threads\n");

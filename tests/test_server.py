@@ -282,7 +282,7 @@ def test_openapi_is_3_1_and_lists_every_endpoint(openapi):
     assert set(openapi["paths"]) == {"/v1/fix", "/v1/detect", "/healthz", "/readyz", "/metrics",
                                      "/openapi.json", "/"}
     for op in (openapi["paths"]["/v1/fix"]["post"], openapi["paths"]["/v1/detect"]["post"]):
-        assert {"200", "400", "411", "413", "415", "422", "503"} <= set(op["responses"])
+        assert {"200", "400", "408", "411", "413", "415", "422", "503"} <= set(op["responses"])
     jsonschema.Draft202012Validator.check_schema(openapi["components"]["schemas"]["Detection"])
 
 
@@ -427,11 +427,72 @@ def test_content_length_over_the_limit_is_413_before_the_body(server):
     assert status_of(out) == 413 and b'"payload_too_large"' in out
 
 
-def test_chunked_body_over_the_limit_is_413(server):
-    chunk = b"\xff" * 65536
-    status, _, body = request(server, "POST", "/v1/detect", [chunk] * (MAX_BODY // 65536 + 2),
-                              {"Content-Type": "image/jpeg"}, chunked=True)
-    assert status == 413 and error_code(body) == "payload_too_large"
+def feed(sock, head, piece, total):
+    """Send head, then up to `total` bytes made of `piece`, from a thread; returns the thread and a
+    dict that ends up with how many bytes went out and whether the server closed first."""
+    state = {"sent": 0, "closed": False}
+
+    def run():
+        try:
+            sock.sendall(head)
+            while state["sent"] < total:
+                sock.sendall(piece)
+                state["sent"] += len(piece)
+        except OSError:
+            state["closed"] = True
+    t = threading.Thread(target=run)
+    t.start()
+    return t, state
+
+
+def read_all(sock, wait):
+    sock.settimeout(wait)
+    out = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    return out
+
+
+def test_chunked_body_over_the_limit_is_413_at_once_and_closed(server):
+    """Not read to its end: the answer comes when the body passes --max-body, and the connection
+    is closed while the client is still sending (here it would send 16 times the limit)."""
+    chunk = b"10000\r\n" + b"\xff" * 65536 + b"\r\n"
+    s = socket.create_connection(("127.0.0.1", server.port))
+    t0 = time.monotonic()
+    t, state = feed(s, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n", chunk, 16 * MAX_BODY)
+    out = read_all(s, TIMEOUT + 3)
+    took = time.monotonic() - t0
+    t.join()
+    s.close()
+    assert statuses_of(out) == [413] and b'"payload_too_large"' in out, out[:300]
+    assert re.search(rb"(?im)^connection: close\r$", out.partition(b"\r\n\r\n")[0])
+    assert state["closed"] and state["sent"] < 16 * MAX_BODY and took < TIMEOUT
+    time.sleep(0.2)
+    m = re.findall(r"POST /v1/detect 413 \S+ in=(\d+)", server.text())
+    assert m and int(m[-1]) <= MAX_BODY + 65536, "read on past the limit"
+
+
+def test_stalled_body_is_408_then_closed(server):
+    """Content-Length promises 4 MiB, 1 MiB comes, then nothing: 408 when the body's time is up
+    (--timeout), then the connection is closed."""
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+              b"Content-Length: %d\r\n\r\n" % MAX_BODY + b"\xff" * (1 << 20))
+    t0 = time.monotonic()
+    out = read_all(s, TIMEOUT + 5)
+    took = time.monotonic() - t0
+    s.close()
+    assert statuses_of(out) == [408] and error_code(out.partition(b"\r\n\r\n")[2]) == "request_timeout"
+    assert TIMEOUT - 1 < took < TIMEOUT + 2
+    time.sleep(0.2)
+    assert re.search(r"POST /v1/detect 408 \S+ in=\d+ out=\d+ orientation=- \(timed out\)", server.text())
 
 
 def test_other_media_type_is_415(server, images):
