@@ -39,10 +39,13 @@ static void usage(FILE *to)
             "                       (FACEUP_MAX_BODY, default 33554432)\n"
             "  --max-pixels N       largest image, width x height; more gets 422\n"
             "                       (FACEUP_MAX_PIXELS, default 50000000)\n"
-            "  --timeout S          seconds a client has for each of sending the headers, the\n"
-            "                       body (then 408), and reading the answer\n"
-            "                       (FACEUP_TIMEOUT, default 30)\n"
+            "  --timeout S          seconds a client has for each of sending the body (then 408)\n"
+            "                       and reading the answer (FACEUP_TIMEOUT, default 30)\n"
+            "  --header-timeout S   seconds a client has to send a request's headers, and may be\n"
+            "                       idle between requests (FACEUP_HEADER_TIMEOUT, default 10)\n"
             "  --max-connections N  open connections at once (FACEUP_MAX_CONNECTIONS, default 256)\n"
+            "  --max-conn-per-ip N  open connections from one address, 0 for no limit\n"
+            "                       (FACEUP_MAX_CONN_PER_IP, default 64)\n"
             "  -h, --help           this help\n"
             "\n"
             "Prints \"listening on http://HOST:PORT\" on stderr when it accepts connections, then\n"
@@ -78,7 +81,10 @@ int cli_serve(int argc, char **argv)
         {"--max-body", "FACEUP_MAX_BODY", 1, 1LL << 40, NULL, &cfg.max_body, NULL},
         {"--max-pixels", "FACEUP_MAX_PIXELS", 1, 4000000000000LL, NULL, NULL, &cfg.max_pixels},
         {"--timeout", "FACEUP_TIMEOUT", 1, 86400, &cfg.timeout, NULL, NULL},
+        {"--header-timeout", "FACEUP_HEADER_TIMEOUT", 1, 86400, &cfg.header_timeout, NULL, NULL},
         {"--max-connections", "FACEUP_MAX_CONNECTIONS", 1, 100000, &cfg.max_connections, NULL,
+         NULL},
+        {"--max-conn-per-ip", "FACEUP_MAX_CONN_PER_IP", 0, 100000, &cfg.max_conn_per_ip, NULL,
          NULL},
     };
     enum { N_NUMERIC = sizeof numeric / sizeof *numeric, OPT_BIND = 'b', OPT_HELP = 'h' };

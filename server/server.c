@@ -502,13 +502,16 @@ static struct MHD_Daemon *start_daemon(server *s)
                      MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    int idle = (s->cfg.timeout > s->cfg.header_timeout ? s->cfg.timeout : s->cfg.header_timeout) + 2;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, to catch the messages of the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         /* An idle timeout only, after the watchdog's deadlines, which come first. */
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout + 2u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)idle,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        /* One address cannot take every connection (and starve the others by holding them). */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_conn_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
@@ -542,7 +545,9 @@ void srv_server_defaults(srv_server_config *cfg, int ncpu)
     cfg->threads = ncpu;
     cfg->queue = 128;
     cfg->max_connections = 256;
+    cfg->max_conn_per_ip = 64;
     cfg->timeout = 30;
+    cfg->header_timeout = 10;
     cfg->max_body = 32u << 20;
     cfg->max_pixels = 50e6;
 }
@@ -555,7 +560,7 @@ static srv_watchdog *start_watchdog(server *s)
                    s->cfg.timeout);
     char text[1024];
     s->late_body_size = late.size;
-    srv_watchdog_config wc = {s->cfg.timeout, s->cfg.timeout, text,
+    srv_watchdog_config wc = {s->cfg.timeout, s->cfg.header_timeout, text,
                               format_reply(&late, text, sizeof text)};
     srv_reply_free(&late);
     return srv_watchdog_create(&wc, s->metrics);
@@ -614,9 +619,9 @@ int srv_server_run(const srv_server_config *cfg)
         goto done;
     }
     fprintf(stderr, "ready: %d workers, queue %d, max body %llu bytes, max pixels %.0f, "
-                    "timeout %d s\n",
+                    "timeout %d s, header timeout %d s, %d connections per address\n",
             cfg->threads, cfg->queue, (unsigned long long)cfg->max_body, cfg->max_pixels,
-            cfg->timeout);
+            cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip);
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)

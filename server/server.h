@@ -20,7 +20,9 @@ typedef struct srv_server_config {
     int threads;            /* workers, each with its own faceup handle */
     int queue;              /* images that may wait for a worker before 503 */
     int max_connections;
-    int timeout;            /* seconds for each phase a client controls (see watchdog.h) */
+    int max_conn_per_ip;    /* open connections from one address; 0: no limit */
+    int timeout;            /* seconds for the body and for reading the answer (watchdog.h) */
+    int header_timeout;     /* seconds for a request's headers, and idle between requests */
     uint64_t max_body;      /* request body bytes */
     double max_pixels;      /* width x height of one image */
 } srv_server_config;

@@ -27,6 +27,7 @@ FACEUP = os.path.join(BUILD, "faceup")
 SAMPLES = os.path.join(SOURCE, "samples")
 MAX_BODY = 4 << 20
 TIMEOUT = 3
+HEADER_TIMEOUT = 2
 
 
 # --- a server process ----------------------------------------------------------------------------
@@ -75,7 +76,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("serve"), "--threads", "2", "--timeout", str(TIMEOUT),
-               "--max-body", str(MAX_BODY), "--queue", "128")
+               "--header-timeout", str(HEADER_TIMEOUT), "--max-body", str(MAX_BODY),
+               "--queue", "128")
     yield s
     rc = s.stop()
     assert rc == 0, "server exit status %d:\n%s" % (rc, s.text()[-4000:])
@@ -686,7 +688,7 @@ def test_slow_body_is_cut_off_by_the_timeout(server):
     assert closed_after is not None and closed_after < TIMEOUT + 3
 
 
-def test_slow_headers_are_cut_off_by_the_timeout(server):
+def test_slow_headers_are_cut_off_by_the_header_timeout(server):
     s = socket.create_connection(("127.0.0.1", server.port))
     t0 = time.monotonic()
     closed_after = None
@@ -697,9 +699,44 @@ def test_slow_headers_are_cut_off_by_the_timeout(server):
     except (BrokenPipeError, ConnectionResetError):
         closed_after = time.monotonic() - t0
     s.close()
-    assert closed_after is not None and closed_after < TIMEOUT + 3
+    assert closed_after is not None and closed_after < HEADER_TIMEOUT + 1.5
     _, _, metrics = get(server, "/metrics")
     assert int(re.search(rb"faceup_http_timeouts_total (\d+)", metrics).group(1)) >= 1
+
+
+def test_header_deadline_is_its_own(tmp_path):
+    """A connection that sends nothing is closed after --header-timeout, not --timeout."""
+    srv = Server(tmp_path, "--threads", "1", "--timeout", "30", "--header-timeout", "1")
+    try:
+        idle = socket.create_connection(("127.0.0.1", srv.port))
+        t0 = time.monotonic()
+        assert read_all(idle, 10) == b"" and time.monotonic() - t0 < 2.5
+        idle.close()
+    finally:
+        assert srv.stop() == 0
+
+
+def test_one_address_cannot_take_every_connection(tmp_path):
+    """Slow clients from 127.0.0.1 hold what they can; one from 127.0.0.2 is still served at once."""
+    srv = Server(tmp_path, "--threads", "1", "--max-connections", "8", "--max-conn-per-ip", "4",
+                 "--header-timeout", "30")
+    held = []
+    try:
+        for _ in range(16):
+            c = socket.create_connection(("127.0.0.1", srv.port))
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # headers never finished
+            held.append(c)
+        time.sleep(0.3)
+        other = socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.2", 0))
+        other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t0 = time.monotonic()
+        out = read_all(other, 5)
+        other.close()
+        assert statuses_of(out) == [200] and time.monotonic() - t0 < 1.0
+    finally:
+        for c in held:
+            c.close()
+        assert srv.stop() == 0
 
 
 def test_connections_over_the_cap_wait_for_a_free_one(tmp_path):
