@@ -39,6 +39,7 @@
 
 #include <microhttpd.h>
 
+#include "access.h"
 #include "api.h"
 #include "metrics.h"
 #include "pool.h"
@@ -55,6 +56,7 @@ typedef struct server {
     srv_pool *pool;
     srv_metrics *metrics;
     srv_watchdog *watchdog;
+    srv_access *access;
     atomic_int in_flight;
     atomic_int stopping;
     /* Body bytes held by all requests, and the most we hold at once: max-body bounds one
@@ -82,6 +84,7 @@ typedef struct request {
     srv_reply reply;
     int reply_ready;        /* set by a worker before it resumes the connection */
     int must_close;         /* the connection cannot carry another request */
+    const char *origin;     /* the request's Origin when CORS allows it, else NULL */
     int status;             /* the status queued, 0 until then */
     char decision[48];
 } request;
@@ -169,7 +172,16 @@ static enum MHD_Result send_reply(request *rq)
         return MHD_NO;
     }
     r->release = NULL;   /* the response owns the body now */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (r->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (srv_access_has_origins(s->access))
+        MHD_add_response_header(resp, "Vary", "Origin");
+    if (rq->origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", rq->origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "X-Faceup-Orientation, X-Faceup-Confidence, X-Faceup-Rotated, "
+                                "X-Faceup-Faces, X-Faceup-Path");
+    }
     for (int i = 0; i < r->n_headers; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -246,6 +258,30 @@ static int refuse_framing(request *rq, const char *version, srv_framing *f)
     return -1;
 }
 
+/* CORS preflight (OPTIONS from an allowed origin) and API keys: every endpoint but the probes
+ * needs one when --api-key-file is set. Returns 1 when rq->reply is the answer. */
+static int check_access(request *rq, const char *method, int route)
+{
+    struct MHD_Connection *c = rq->conn;
+    srv_access *a = rq->srv->access;
+    rq->origin = srv_access_origin(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"));
+    if (route == 405 && rq->origin && !strcmp(method, "OPTIONS")) {
+        rq->reply.status = 204;
+        srv_reply_header(&rq->reply, "Access-Control-Allow-Methods", "%s, OPTIONS",
+                        srv_endpoint_allow(rq->ep));
+        srv_reply_header(&rq->reply, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        srv_reply_header(&rq->reply, "Access-Control-Max-Age", "600");
+        return 1;
+    }
+    if (rq->ep == SRV_EP_HEALTHZ || rq->ep == SRV_EP_READYZ ||
+        srv_access_allows(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_AUTHORIZATION)))
+        return 0;
+    srv_reply_error(&rq->reply, 401, "unauthorized", "send Authorization: Bearer and an API key");
+    srv_reply_header(&rq->reply, "WWW-Authenticate", "Bearer");
+    return 1;
+}
+
 static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const char *url,
                                      const char *method, const char *version, void **con_cls)
 {
@@ -269,6 +305,8 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     int st = srv_endpoint_route(method, url, &rq->ep);
     if (refuse_framing(rq, version, &framing) != 0)
         return send_reply(rq);
+    if (check_access(rq, method, st))
+        return reply_early(rq);
     if (st == 404) {
         srv_reply_error(&rq->reply, 404, "not_found", "no endpoint %s", rq->path);
         return reply_early(rq);
@@ -550,6 +588,11 @@ void srv_server_defaults(srv_server_config *cfg, int ncpu)
     cfg->header_timeout = 10;
     cfg->max_body = 32u << 20;
     cfg->max_pixels = 50e6;
+    cfg->api_keys = NULL;
+    cfg->api_keys_size = 0;
+    cfg->api_key_file = NULL;
+    cfg->cors_origins = NULL;
+    cfg->n_cors_origins = 0;
 }
 
 /* The watchdog, with the 408 it sends a client that is too slow to send its body. */
@@ -605,6 +648,15 @@ int srv_server_run(const srv_server_config *cfg)
     int rc = 1;
     srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};
     s.metrics = srv_metrics_create();
+    const char *why = "";
+    int line = 0;
+    s.access = srv_access_create(cfg->api_keys, cfg->api_keys_size, cfg->cors_origins,
+                                 cfg->n_cors_origins, &why, &line);
+    if (!s.access) {
+        fprintf(stderr, "faceup serve: --api-key-file %s: %s", cfg->api_key_file, why);
+        fprintf(stderr, line ? " (line %d)\n" : "\n", line);
+        goto done;
+    }
     s.watchdog = s.metrics ? start_watchdog(&s) : NULL;
     s.pool = s.watchdog ? srv_pool_create(&pc) : NULL;
     if (!s.pool) {
@@ -619,9 +671,11 @@ int srv_server_run(const srv_server_config *cfg)
         goto done;
     }
     fprintf(stderr, "ready: %d workers, queue %d, max body %llu bytes, max pixels %.0f, "
-                    "timeout %d s, header timeout %d s, %d connections per address\n",
+                    "timeout %d s, header timeout %d s, %d connections per address, API keys %s, "
+            "%d CORS origins\n",
             cfg->threads, cfg->queue, (unsigned long long)cfg->max_body, cfg->max_pixels,
-            cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip);
+            cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip,
+            srv_access_needs_key(s.access) ? "required" : "off", cfg->n_cors_origins);
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
@@ -645,6 +699,7 @@ done:
     srv_pool_destroy(s.pool);
     srv_watchdog_destroy(s.watchdog);
     srv_metrics_destroy(s.metrics);
+    srv_access_destroy(s.access);
     if (rc == 0)
         fprintf(stderr, "faceup serve: stopped\n");
     return rc;

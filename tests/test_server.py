@@ -192,7 +192,9 @@ def check_openapi(method, path, status, headers, body):
         return
     path = path.split("?")[0]
     op = OPENAPI["paths"].get(path, {}).get("get" if method == "HEAD" else method.lower())
-    if op is None:   # unknown path or method: 404/405, the Error response
+    if op is None and status == 401:   # unknown path or method, and no key
+        spec = OPENAPI["components"]["responses"]["Unauthorized"]
+    elif op is None:   # unknown path or method: 404/405, the Error response
         assert status in (404, 405), (method, path, status)
         spec = OPENAPI["components"]["responses"]["Error"]
     else:
@@ -797,6 +799,130 @@ def test_64_parallel_clients_all_get_the_right_answer(server, images):
             assert json.loads(body)["orientation"] == 90
         else:
             assert headers["x-faceup-orientation"] == "90"
+
+
+# --- who may call: API keys and CORS -------------------------------------------------------------
+
+KEYS = b"# keys of the tests\n\nsecret-key-1\n  other.key2/+=  \r\n"
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keyed")
+    (d / "keys").write_bytes(KEYS)
+    s = Server(d, "--threads", "1", "--api-key-file", str(d / "keys"))
+    yield s
+    assert s.stop() == 0
+
+
+def test_api_key_is_required_except_on_the_probes(keyed, images):
+    assert get(keyed, "/healthz")[0] == 200 and get(keyed, "/readyz")[0] == 200
+    for path in ("/metrics", "/openapi.json", "/", "/v2/nothing"):
+        status, headers, body = get(keyed, path)
+        assert status == 401 and headers["www-authenticate"] == "Bearer", path
+        assert error_code(body) == "unauthorized"
+    status, _, _ = post(keyed, "/v1/detect", images["small.jpg"], "image/jpeg")
+    assert status == 401
+
+
+@pytest.mark.parametrize("authorization,status", [
+    ("Bearer secret-key-1", 200), ("bearer other.key2/+=", 200), ("BEARER  secret-key-1", 200),
+    ("Bearer secret-key-", 401), ("Bearer secret-key-12", 401), ("Bearer other.key2", 401),
+    ("Basic c2VjcmV0LWtleS0x", 401), ("secret-key-1", 401), ("Bearer ", 401),
+    ("Bearer # keys of the tests", 401),
+])
+def test_only_a_listed_bearer_key_opens(keyed, images, authorization, status):
+    got, _, _ = request(keyed, "POST", "/v1/detect", images["small.jpg"],
+                        {"Content-Type": "image/jpeg", "Authorization": authorization})
+    assert got == status
+    assert request(keyed, "GET", "/metrics", headers={"Authorization": authorization})[0] == status
+
+
+def test_keys_are_never_logged(keyed):
+    request(keyed, "GET", "/metrics", headers={"Authorization": "Bearer secret-key-1"})
+    request(keyed, "GET", "/metrics?secret-key-1", headers={"Authorization": "Bearer wrong-key"})
+    time.sleep(0.2)
+    text = keyed.text()
+    assert "wrong-key" not in text and "other.key2" not in text
+    assert "secret-key-1" not in text.replace("GET /metrics?secret-key-1", "")   # only its own URL
+    assert "API keys required" in text
+
+
+def test_api_key_file_from_the_environment(tmp_path):
+    (tmp_path / "keys").write_bytes(b"env-key\n")
+    srv = Server(tmp_path, "--threads", "1", env={"FACEUP_API_KEY_FILE": str(tmp_path / "keys")})
+    try:
+        assert get(srv, "/metrics", check=False)[0] == 401
+        assert request(srv, "GET", "/metrics", headers={"Authorization": "Bearer env-key"},
+                       validate=False)[0] == 200
+    finally:
+        assert srv.stop() == 0
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", b"no key"), (b"# only a comment\n\n", b"no key"), (b"good\nhas space\n", b"line 2"),
+    (None, b"keys"),
+])
+def test_unusable_key_file_stops_the_server(tmp_path, content, why):
+    path = tmp_path / "keys"
+    if content is not None:
+        path.write_bytes(content)
+    r = subprocess.run([FACEUP, "serve", "--port", "0", "--api-key-file", str(path)],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1 and why in r.stderr, r.stderr
+    assert b"has space" not in r.stderr   # the key itself is not printed
+
+
+@pytest.fixture(scope="module")
+def cors(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("cors"), "--threads", "1",
+               "--cors-origin", "https://a.example", "--cors-origin", "http://localhost:3000")
+    yield s
+    assert s.stop() == 0
+
+
+def test_cors_allows_only_the_listed_origins(cors, server, images):
+    status, headers, _ = request(cors, "POST", "/v1/fix", images["small.jpg"],
+                                 {"Content-Type": "image/jpeg", "Origin": "http://localhost:3000"})
+    assert status == 200 and headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "X-Faceup-Orientation" in headers["access-control-expose-headers"]
+    assert "Origin" in headers["vary"]
+    for origin in ("https://evil.example", "https://a.example.evil", "null"):
+        _, headers, _ = request(cors, "GET", "/healthz", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in headers and "Origin" in headers["vary"]
+    # none by default
+    _, headers, _ = request(server, "GET", "/healthz", headers={"Origin": "https://a.example"})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_cors_preflight_is_answered_for_a_listed_origin(cors, server):
+    ask = {"Origin": "https://a.example", "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "authorization, content-type"}
+    status, headers, body = request(cors, "OPTIONS", "/v1/detect", headers=ask, validate=False)
+    assert status == 204 and body == b""
+    assert headers["access-control-allow-origin"] == "https://a.example"
+    assert headers["access-control-allow-methods"] == "POST, OPTIONS"
+    assert "Authorization" in headers["access-control-allow-headers"]
+    assert int(headers["access-control-max-age"]) > 0
+    status, headers, _ = request(cors, "OPTIONS", "/v1/detect", validate=False,
+                                 headers=dict(ask, Origin="https://evil.example"))
+    assert status == 405 and "access-control-allow-origin" not in headers
+    assert request(server, "OPTIONS", "/v1/detect", headers=ask, validate=False)[0] == 405
+
+
+def test_cors_preflight_needs_no_key(tmp_path):
+    (tmp_path / "keys").write_bytes(b"k\n")
+    srv = Server(tmp_path, "--threads", "1", "--api-key-file", str(tmp_path / "keys"),
+                 "--cors-origin", "https://a.example")
+    try:
+        status, headers, _ = request(srv, "OPTIONS", "/v1/fix", validate=False, headers={
+            "Origin": "https://a.example", "Access-Control-Request-Method": "POST"})
+        assert status == 204 and headers["access-control-allow-origin"] == "https://a.example"
+        status, headers, _ = request(srv, "GET", "/metrics", validate=False,
+                                     headers={"Origin": "https://a.example"})
+        assert status == 401 and headers["access-control-allow-origin"] == "https://a.example"
+    finally:
+        assert srv.stop() == 0
 
 
 # --- observability --------------------------------------------------------------------------------
