@@ -64,6 +64,7 @@ typedef struct server {
     atomic_size_t buffered;
     size_t budget;
     size_t late_body_size;   /* of the watchdog's 408 */
+    atomic_int refused_body;   /* refuse_body() closed a connection on purpose */
 } server;
 
 typedef enum body_state { BODY_OK, BODY_TOO_LARGE, BODY_OVER_BUDGET } body_state;
@@ -386,6 +387,7 @@ static enum MHD_Result refuse_body(request *rq)
     else
         srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
     send_reply_now(rq);
+    atomic_store(&s->refused_body, 1);
     return MHD_NO;
 }
 
@@ -516,10 +518,14 @@ static int resolve(const srv_server_config *cfg, struct sockaddr_storage *addr, 
  * each, marked as its own. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    server *s = cls;
     char line[320];
     int n = vsnprintf(line, sizeof line, fmt, ap);
     if (n < 0)
+        return;
+    /* The MHD_NO of refuse_body() is no internal error: its 413 or 503 is in the request log. */
+    if (!strncmp(line, "Application reported internal error", 35) &&
+        atomic_exchange(&s->refused_body, 0))
         return;
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -543,7 +549,7 @@ static struct MHD_Daemon *start_daemon(server *s)
     int idle = (s->cfg.timeout > s->cfg.header_timeout ? s->cfg.timeout : s->cfg.header_timeout) + 2;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, to catch the messages of the rest */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, to catch the messages of the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         /* An idle timeout only, after the watchdog's deadlines, which come first. */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)idle,
@@ -644,6 +650,7 @@ int srv_server_run(const srv_server_config *cfg)
     atomic_init(&s.in_flight, 0);
     atomic_init(&s.stopping, 0);
     atomic_init(&s.buffered, 0);
+    atomic_init(&s.refused_body, 0);
 
     int rc = 1;
     srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};

@@ -481,6 +481,7 @@ def test_chunked_body_over_the_limit_is_413_at_once_and_closed(server):
     time.sleep(0.2)
     m = re.findall(r"POST /v1/detect 413 \S+ in=(\d+)", server.text())
     assert m and int(m[-1]) <= MAX_BODY + 65536, "read on past the limit"
+    assert "internal error" not in server.text()   # closing on purpose is no error
 
 
 def test_stalled_body_is_408_then_closed(server):
