@@ -4,11 +4,12 @@
  * The rule everything here serves: a user's file is never damaged. An input is only ever
  * replaced with --in-place, and then only by rename(2) of a complete, fsync'ed temporary file
  * written in the same folder, carrying the original's permissions and owner: at any instant the
- * path holds either the old bytes or the new ones. What a rename cannot carry is refused unless
- * --force says otherwise: an owner we may not give the file back to, and hard links (the other
- * names would keep the old image). When a write fails (full disk, read-only folder), the
- * temporary file is removed and the original stays. With -o, an output that would land on its
- * own input is refused.
+ * path holds either the old bytes or the new ones. The temporary file has no name while it is
+ * written (O_TMPFILE, where the file system allows), so a killed run leaves none behind. What a
+ * rename cannot carry is refused unless --force says otherwise: an owner we may not give the
+ * file back to, and hard links (the other names would keep the old image). When a write fails
+ * (full disk, read-only folder), the temporary file is removed and the original stays. With -o,
+ * an output that would land on its own input is refused.
  *
  * Work is shared like `detect` (batch.c): workers with one faceup handle each take the next
  * file; results are printed in input order as they are ready and, on a terminal, a progress
@@ -16,13 +17,14 @@
  * finished (each is a fraction of a second) and the run ends with status 130. A second signal
  * removes the temporary files being written and exits at once.
  */
-#define _XOPEN_SOURCE 700 /* realpath() */
+#define _GNU_SOURCE /* O_TMPFILE, with realpath() */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,64 +296,159 @@ enum owner { OWNER_OURS,    /* -o: a new file, ours */
              OWNER_KEEP,    /* --in-place: the original's owner and group, or nothing written */
              OWNER_TRY };   /* --in-place --force: theirs when we may give it, else ours */
 
-/* Replace `path` by `data` atomically: temporary file beside it, fsync, permissions (and owner,
- * as `owner` says) of `like`, rename. The data is on disk before the rename, so even a power
- * cut leaves the old bytes or the new ones at `path`. The folder is not fsync'ed: at worst a
- * crash undoes the rename and the old file is back, which costs a rerun, not a photo (and saves
- * a few milliseconds an image). Worker `slot` owns tmp_path[slot]. On failure the temporary
- * file is gone and `path` untouched; returns -1 with the reason in err. */
-static int write_atomic(int slot, const char *path, const unsigned char *data, size_t size,
-                        const struct stat *like, enum owner owner, char *err, size_t errlen)
+/* Write, fsync, and give the file the permissions (and, as `owner` says, the owner) of `like`.
+ * Returns 0, or -1 with *step naming what failed and errno set. */
+static int fill(int fd, const unsigned char *data, size_t size, const struct stat *like,
+                enum owner owner, const char **step)
+{
+    *step = "write";
+    if (write_all(fd, data, size) != 0)
+        return -1;
+    *step = "fsync";
+    if (fsync(fd) != 0)
+        return -1;
+    /* fchown before fchmod: a change of owner clears the set-user-ID and set-group-ID bits */
+    *step = "chown";
+    if (owner != OWNER_OURS && fchown(fd, like->st_uid, like->st_gid) != 0 &&
+        owner == OWNER_KEEP)
+        return -1;
+    *step = "chmod";
+    return fchmod(fd, like->st_mode & 07777);
+}
+
+/* The temporary name for `path` in tmp_path[slot]: ".NAME.faceup-" and a suffix, beside it.
+ * With a suffix of X's (mkstemp's), else the given number. Returns 0, or -1 (too long). */
+static int temp_name(int slot, const char *path, const char *suffix)
 {
     const char *base = base_name(path);
-    int n = snprintf(tmp_path[slot], PATH_MAX, "%.*s.%s.faceup-XXXXXX", (int)(base - path),
-                     path, base);
-    if (n < 0 || n >= PATH_MAX) {
-        snprintf(err, errlen, "path too long");
+    int n = snprintf(tmp_path[slot], PATH_MAX, "%.*s.%s.faceup-%s", (int)(base - path), path,
+                     base, suffix);
+    return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* A file with no name in the folder of `path` (O_TMPFILE), or -1 where the kernel or the file
+ * system has none (the caller then writes a named temporary file). */
+static int open_unnamed(const char *path)
+{
+#ifdef O_TMPFILE
+    char dir[PATH_MAX];
+    size_t len = (size_t)(base_name(path) - path);
+    if (len >= sizeof dir)
+        return -1;
+    memcpy(dir, path, len);
+    strcpy(dir + len, len ? "" : ".");
+    return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+#else
+    (void)path;
+    return -1;
+#endif
+}
+
+/* Give the unnamed file fd the name `path`: directly when nothing is there, else a temporary
+ * name for the instant before rename(2) over it (linkat cannot replace). Returns 0, or -1 with
+ * errno and *step. */
+static int name_unnamed(int slot, int fd, const char *path, const char **step)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    *step = "link";
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    static atomic_uint counter;
+    for (int tries = 0; tries < 16; tries++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "%ld-%u", (long)getpid(), atomic_fetch_add(&counter, 1));
+        if (temp_name(slot, path, suffix) != 0) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        tmp_live[slot] = 1;
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path[slot], AT_SYMLINK_FOLLOW) == 0) {
+            *step = "rename";
+            if (rename(tmp_path[slot], path) == 0) {
+                tmp_live[slot] = 0;
+                return 0;
+            }
+            int saved = errno;
+            unlink(tmp_path[slot]);
+            tmp_live[slot] = 0;
+            errno = saved;
+            return -1;
+        }
+        tmp_live[slot] = 0;
+        if (errno != EEXIST)
+            return -1;
+    }
+    return -1;
+}
+
+/* The same through a named temporary file (mkstemp) that lives from its creation to the rename. */
+static int write_named(int slot, const char *path, const unsigned char *data, size_t size,
+                       const struct stat *like, enum owner owner, const char **step)
+{
+    *step = "create a temporary file";
+    if (temp_name(slot, path, "XXXXXX") != 0) {
+        errno = ENAMETOOLONG;
         return -1;
     }
     int fd = mkstemp(tmp_path[slot]);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
+    if (fd < 0)
         return -1;
-    }
     tmp_live[slot] = 1;
-    const char *step = "write";
-    int ok = write_all(fd, data, size) == 0;
-    if (ok && !(ok = fsync(fd) == 0))
-        step = "fsync";
-    /* fchown before fchmod: a change of owner clears the set-user-ID and set-group-ID bits */
-    if (ok && owner != OWNER_OURS && fchown(fd, like->st_uid, like->st_gid) != 0 &&
-        owner == OWNER_KEEP) {
-        ok = 0;
-        step = "chown";
-    }
-    if (ok && !(ok = fchmod(fd, like->st_mode & 07777) == 0))
-        step = "chmod";
+    int ok = fill(fd, data, size, like, owner, step) == 0;
     int saved = errno;
     if (close(fd) != 0 && ok) {
         ok = 0;
         saved = errno;
-        step = "close";
+        *step = "close";
     }
     if (ok && rename(tmp_path[slot], path) != 0) {
         ok = 0;
         saved = errno;
-        step = "rename";
+        *step = "rename";
     }
-    if (!ok) {
+    if (!ok)
         unlink(tmp_path[slot]);
-        tmp_live[slot] = 0;
-        if (!strcmp(step, "chown"))
-            snprintf(err, errlen, "cannot keep its owner (uid %ld, gid %ld): %s; not replaced, "
-                     "original untouched (--force replaces it as a file of yours)",
-                     (long)like->st_uid, (long)like->st_gid, strerror(saved));
-        else
-            snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(saved));
-        return -1;
-    }
     tmp_live[slot] = 0;
-    return 0;
+    errno = saved;
+    return ok ? 0 : -1;
+}
+
+/* Replace `path` by `data` atomically, with the permissions (and, as `owner` says, the owner)
+ * of `like`. The bytes go to a file with no name in the same folder (O_TMPFILE), fsync'ed, then
+ * named: a killed run leaves nothing behind, save in the instant between link and rename when a
+ * file is replaced. Where the file system has no O_TMPFILE, a named temporary file beside it
+ * (tmp_path[slot], removed by a second signal). The data is on disk before the rename, so even
+ * a power cut leaves the old bytes or the new ones at `path`. The folder is not fsync'ed: at
+ * worst a crash undoes the rename and the old file is back, which costs a rerun, not a photo
+ * (and saves a few milliseconds an image). On failure `path` is untouched; returns -1 with the
+ * reason in err. */
+static int write_atomic(int slot, const char *path, const unsigned char *data, size_t size,
+                        const struct stat *like, enum owner owner, char *err, size_t errlen)
+{
+    const char *step = "";
+    int rc, fd = open_unnamed(path);
+    if (fd < 0) {
+        rc = write_named(slot, path, data, size, like, owner, &step);
+    } else {
+        rc = fill(fd, data, size, like, owner, &step);
+        if (rc == 0)
+            rc = name_unnamed(slot, fd, path, &step);
+        int saved = errno;
+        close(fd);   /* the data was fsync'ed, or the file is gone with its descriptor */
+        errno = saved;
+        if (rc != 0 && errno == ENOENT && !strcmp(step, "link"))   /* no /proc mounted */
+            rc = write_named(slot, path, data, size, like, owner, &step);
+    }
+    if (rc != 0 && !strcmp(step, "chown"))
+        snprintf(err, errlen, "cannot keep its owner (uid %ld, gid %ld): %s; not replaced, "
+                 "original untouched (--force replaces it as a file of yours)",
+                 (long)like->st_uid, (long)like->st_gid, strerror(errno));
+    else if (rc != 0)
+        snprintf(err, errlen, "%s failed: %s (original untouched)", step, strerror(errno));
+    return rc;
 }
 
 /* ---- one file ---------------------------------------------------------------------------- */
@@ -631,9 +728,10 @@ static void usage(FILE *to)
             "      --max-bytes N       refuse files over N bytes (default 268435456)\n"
             "  -h, --help              this help\n"
             "\n"
-            "Files are never half-written: a temporary file beside the target is fsync'ed and\n"
-            "renamed over it, keeping its permissions. Read-only files are not replaced. Ctrl-C\n"
-            "finishes the files in hand and stops.\n"
+            "Files are never half-written: a temporary file beside the target, with no name\n"
+            "while it is written where the file system allows (O_TMPFILE), is fsync'ed and\n"
+            "renamed over it, keeping its permissions; a killed run leaves no temporary file.\n"
+            "Read-only files are not replaced. Ctrl-C finishes the files in hand and stops.\n"
             "\n"
             "Exit status: 0 every input was handled, 1 some failed, 2 usage, 3 none failed but\n"
             "--lossless-only left some as they were, 130/143 stopped by SIGINT/SIGTERM.\n");

@@ -9,7 +9,12 @@
 
 #include "cli.h"
 #include "options.h"
+#include "read_file.h"
 #include "server.h"
+
+/* The most --cors-origin values, and the largest key file. */
+#define MAX_ORIGINS 64
+#define MAX_KEY_FILE (1 << 20)
 
 /* One numeric option: its flag, its environment variable, its range and where it goes. */
 typedef struct numeric_option {
@@ -39,9 +44,19 @@ static void usage(FILE *to)
             "                       (FACEUP_MAX_BODY, default 33554432)\n"
             "  --max-pixels N       largest image, width x height; more gets 422\n"
             "                       (FACEUP_MAX_PIXELS, default 50000000)\n"
-            "  --timeout S          seconds a client has for each of sending the headers, the\n"
-            "                       body, and reading the answer (FACEUP_TIMEOUT, default 30)\n"
+            "  --timeout S          seconds a client has for each of sending the body (then 408)\n"
+            "                       and reading the answer (FACEUP_TIMEOUT, default 30)\n"
+            "  --header-timeout S   seconds a client has to send a request's headers, and may be\n"
+            "                       idle between requests (FACEUP_HEADER_TIMEOUT, default 10)\n"
             "  --max-connections N  open connections at once (FACEUP_MAX_CONNECTIONS, default 256)\n"
+            "  --max-conn-per-ip N  open connections from one address, 0 for no limit\n"
+            "                       (FACEUP_MAX_CONN_PER_IP, default 64)\n"
+            "  --api-key-file FILE  require \"Authorization: Bearer KEY\" on every endpoint but\n"
+            "                       /healthz and /readyz, KEY one of the lines of FILE\n"
+            "                       (FACEUP_API_KEY_FILE; default: no key needed)\n"
+            "  --cors-origin ORIGIN let pages from ORIGIN (\"https://app.example\") call the\n"
+            "                       server; repeatable (FACEUP_CORS_ORIGINS, space-separated;\n"
+            "                       default none)\n"
             "  -h, --help           this help\n"
             "\n"
             "Prints \"listening on http://HOST:PORT\" on stderr when it accepts connections, then\n"
@@ -66,46 +81,82 @@ static int parse_number(const numeric_option *o, const char *from, const char *s
     return 0;
 }
 
-int cli_serve(int argc, char **argv)
+/* Add an origin to cfg, or fail with a message. */
+static int add_origin(srv_server_config *cfg, const char **origins, const char *o)
 {
-    srv_server_config cfg;
-    srv_server_defaults(&cfg, cli_ncpu());
-    const numeric_option numeric[] = {
-        {"--port", "FACEUP_PORT", 0, 65535, &cfg.port, NULL, NULL},
-        {"--threads", "FACEUP_THREADS", 1, 256, &cfg.threads, NULL, NULL},
-        {"--queue", "FACEUP_QUEUE", 1, 1000000, &cfg.queue, NULL, NULL},
-        {"--max-body", "FACEUP_MAX_BODY", 1, 1LL << 40, NULL, &cfg.max_body, NULL},
-        {"--max-pixels", "FACEUP_MAX_PIXELS", 1, 4000000000000LL, NULL, NULL, &cfg.max_pixels},
-        {"--timeout", "FACEUP_TIMEOUT", 1, 86400, &cfg.timeout, NULL, NULL},
-        {"--max-connections", "FACEUP_MAX_CONNECTIONS", 1, 100000, &cfg.max_connections, NULL,
-         NULL},
-    };
-    enum { N_NUMERIC = sizeof numeric / sizeof *numeric, OPT_BIND = 'b', OPT_HELP = 'h' };
-
-    for (int i = 0; i < N_NUMERIC; i++) {
-        const char *v = getenv(numeric[i].env);
-        if (v && *v && parse_number(&numeric[i], numeric[i].env, v) != 0)
-            return 2;
+    if (cfg->n_cors_origins == MAX_ORIGINS) {
+        fprintf(stderr, "faceup serve: more than %d CORS origins\n", MAX_ORIGINS);
+        return -1;
     }
-    const char *bind = getenv("FACEUP_BIND");
-    if (bind && *bind)
-        cfg.bind = bind;
+    origins[cfg->n_cors_origins++] = o;
+    return 0;
+}
 
-    struct option opts[N_NUMERIC + 3];
-    for (int i = 0; i < N_NUMERIC; i++)
-        opts[i] = (struct option){numeric[i].flag + 2, required_argument, NULL, 1000 + i};
-    opts[N_NUMERIC] = (struct option){"bind", required_argument, NULL, OPT_BIND};
-    opts[N_NUMERIC + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
-    opts[N_NUMERIC + 2] = (struct option){NULL, 0, NULL, 0};
+/* FACEUP_CORS_ORIGINS, split on spaces into *copy (freed by the caller). */
+static int env_origins(srv_server_config *cfg, const char **origins, char **copy)
+{
+    const char *v = getenv("FACEUP_CORS_ORIGINS");
+    if (!v || !*v)
+        return 0;
+    if (!(*copy = strdup(v)))
+        return -1;
+    for (char *save = NULL, *o = strtok_r(*copy, " \t", &save); o; o = strtok_r(NULL, " \t", &save))
+        if (add_origin(cfg, origins, o) != 0)
+            return -1;
+    return 0;
+}
+
+/* Read the key file into cfg; its text is freed by the caller. */
+static int read_keys(srv_server_config *cfg, const char *path)
+{
+    unsigned char *text = NULL;
+    size_t size = 0;
+    char err[256];
+    if (cli_read_file(path, MAX_KEY_FILE, &text, &size, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "faceup serve: --api-key-file %s: %s\n", path, err);
+        return -1;
+    }
+    cfg->api_keys = (const char *)text;
+    cfg->api_keys_size = size;
+    cfg->api_key_file = path;
+    return 0;
+}
+
+/* The flags that are not numbers, as given (NULL / 0 when absent). */
+typedef struct other_flags {
+    const char *bind, *key_file;
+    const char *origins[MAX_ORIGINS];
+    int n_origins;
+} other_flags;
+
+enum { OPT_BIND = 'b', OPT_HELP = 'h', OPT_KEYS = 'k', OPT_CORS = 'c', OPT_NUMERIC = 1000 };
+
+/* Returns -1 to go on, or the exit status (0 for --help, 2 on a usage error). */
+static int parse_flags(int argc, char **argv, const numeric_option *numeric, int n_numeric,
+                       other_flags *o)
+{
+    struct option opts[32];
+    int n = 0;
+    for (; n < n_numeric; n++)
+        opts[n] = (struct option){numeric[n].flag + 2, required_argument, NULL, OPT_NUMERIC + n};
+    opts[n++] = (struct option){"bind", required_argument, NULL, OPT_BIND};
+    opts[n++] = (struct option){"api-key-file", required_argument, NULL, OPT_KEYS};
+    opts[n++] = (struct option){"cors-origin", required_argument, NULL, OPT_CORS};
+    opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    opts[n] = (struct option){NULL, 0, NULL, 0};
 
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c >= 1000 && c < 1000 + N_NUMERIC) {
-            if (parse_number(&numeric[c - 1000], numeric[c - 1000].flag, optarg) != 0)
+        if (c >= OPT_NUMERIC && c < OPT_NUMERIC + n_numeric) {
+            if (parse_number(&numeric[c - OPT_NUMERIC], numeric[c - OPT_NUMERIC].flag, optarg) != 0)
                 return 2;
         } else if (c == OPT_BIND) {
-            cfg.bind = optarg;
+            o->bind = optarg;
+        } else if (c == OPT_KEYS) {
+            o->key_file = optarg;
+        } else if (c == OPT_CORS && o->n_origins < MAX_ORIGINS) {
+            o->origins[o->n_origins++] = optarg;
         } else if (c == OPT_HELP) {
             usage(stdout);
             return 0;
@@ -119,5 +170,60 @@ int cli_serve(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    return srv_server_run(&cfg);
+    return -1;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    srv_server_config cfg;
+    srv_server_defaults(&cfg, cli_ncpu());
+    const numeric_option numeric[] = {
+        {"--port", "FACEUP_PORT", 0, 65535, &cfg.port, NULL, NULL},
+        {"--threads", "FACEUP_THREADS", 1, 256, &cfg.threads, NULL, NULL},
+        {"--queue", "FACEUP_QUEUE", 1, 1000000, &cfg.queue, NULL, NULL},
+        {"--max-body", "FACEUP_MAX_BODY", 1, 1LL << 40, NULL, &cfg.max_body, NULL},
+        {"--max-pixels", "FACEUP_MAX_PIXELS", 1, 4000000000000LL, NULL, NULL, &cfg.max_pixels},
+        {"--timeout", "FACEUP_TIMEOUT", 1, 86400, &cfg.timeout, NULL, NULL},
+        {"--header-timeout", "FACEUP_HEADER_TIMEOUT", 1, 86400, &cfg.header_timeout, NULL, NULL},
+        {"--max-connections", "FACEUP_MAX_CONNECTIONS", 1, 100000, &cfg.max_connections, NULL,
+         NULL},
+        {"--max-conn-per-ip", "FACEUP_MAX_CONN_PER_IP", 0, 100000, &cfg.max_conn_per_ip, NULL,
+         NULL},
+    };
+    enum { N_NUMERIC = sizeof numeric / sizeof *numeric };
+
+    for (int i = 0; i < N_NUMERIC; i++) {
+        const char *v = getenv(numeric[i].env);
+        if (v && *v && parse_number(&numeric[i], numeric[i].env, v) != 0)
+            return 2;
+    }
+    other_flags flags = {getenv("FACEUP_BIND"), getenv("FACEUP_API_KEY_FILE"), {0}, 0};
+    int rc = parse_flags(argc, argv, numeric, N_NUMERIC, &flags);
+    if (rc >= 0)
+        return rc;
+    if (flags.bind && *flags.bind)
+        cfg.bind = flags.bind;
+
+    const char *origins[MAX_ORIGINS];
+    char *env_copy = NULL;
+    rc = 1;
+    if (flags.n_origins) {   /* the flags win over FACEUP_CORS_ORIGINS */
+        for (int i = 0; i < flags.n_origins; i++)
+            add_origin(&cfg, origins, flags.origins[i]);
+    } else if (env_origins(&cfg, origins, &env_copy) != 0) {
+        goto done;
+    }
+    cfg.cors_origins = origins;
+    if (flags.key_file && *flags.key_file && read_keys(&cfg, flags.key_file) != 0)
+        goto done;
+    rc = srv_server_run(&cfg);
+done:
+    if (cfg.api_keys) {   /* the server kept its own copy of the keys */
+        volatile char *p = (volatile char *)cfg.api_keys;
+        for (size_t i = 0; i < cfg.api_keys_size; i++)
+            p[i] = 0;
+    }
+    free((void *)cfg.api_keys);
+    free(env_copy);
+    return rc;
 }

@@ -5,6 +5,8 @@
  *
  *     Content-Type value \n Content-Length value \n min_confidence value \n body...
  *
+ * The first two lines are also one header field, name and value, for the framing checks; the
+ * body is also a key file (server/access.c) and the third line an Authorization value for it.
  * Each line goes to its parser as a string of its own, exactly sized, so a sanitizer sees any
  * read past its end. The body is split as multipart/form-data on the boundary of the first line
  * when it has one, else on "b" (so that every input exercises the multipart parser). Each
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "http_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,6 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (srv_parse_content_length(length, &cl) == 0 && (!length[0] || length[0] < '0' || length[0] > '9'))
         abort();
 
+    /* The first two lines as a header field name and value. */
+    srv_framing f = {0};
+    srv_framing_add(&f, ctype, length);
+    why = NULL;
+    if (srv_framing_check(&f, 0, &why) != 0 ? !why : (f.bad_name || f.content_lengths > 1))
+        abort();
+
     double v;
     if (srv_parse_unit_interval(confidence, &v) == 0 && !(v >= 0.0 && v <= 1.0))
         abort();
@@ -86,6 +96,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             end = parts[i].data + parts[i].size;
         }
+    } else if (!why) {
+        abort();
+    }
+
+    const char *origin = "https://a.example";
+    int line = 0;
+    why = NULL;
+    srv_access *a = srv_access_create((const char *)body, left, &origin, 1, &why, &line);
+    if (a) {
+        if (!srv_access_needs_key(a) || srv_access_allows(a, NULL))
+            abort();   /* a key file that was taken has a key, and no header opens nothing */
+        if ((srv_access_origin(a, confidence) != NULL) != (strcmp(confidence, origin) == 0))
+            abort();
+        srv_access_allows(a, confidence);
+        srv_access_destroy(a);
     } else if (!why) {
         abort();
     }

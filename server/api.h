@@ -42,10 +42,9 @@ typedef struct srv_reply {
 typedef struct srv_request_head {
     const char *content_type;
     const char *content_length;
-    const char *transfer_encoding;
     const char *min_confidence;          /* the query parameters, already URL-decoded */
     const char *orientation;
-    int content_length_count;            /* how many Content-Length headers came */
+    int chunked;                         /* Transfer-Encoding: chunked (srv_framing_check passed) */
 } srv_request_head;
 
 /* An image request from its headers to its answer. */

@@ -233,6 +233,40 @@ int srv_parse_content_type(const char *value, srv_content_type *out, const char 
     return 0;
 }
 
+void srv_framing_add(srv_framing *f, const char *name, const char *value)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < len; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            f->bad_name = 1;
+    if (len == 0)
+        f->bad_name = 1;
+    if (srv_ascii_ieq(name, len, "Content-Length")) {
+        f->content_lengths++;
+    } else if (srv_ascii_ieq(name, len, "Transfer-Encoding")) {
+        f->transfer_encodings++;
+        f->chunked = f->transfer_encodings == 1 && value &&
+                     srv_ascii_ieq(value, strlen(value), "chunked");
+    }
+}
+
+int srv_framing_check(const srv_framing *f, int http10, const char **why)
+{
+    if (f->bad_name)
+        *why = "a header name that is not a token (whitespace before the colon?)";
+    else if (f->content_lengths > 1)
+        *why = "more than one Content-Length";
+    else if (f->transfer_encodings && f->content_lengths)
+        *why = "both Content-Length and Transfer-Encoding";
+    else if (f->transfer_encodings && (!f->chunked || f->transfer_encodings > 1))
+        *why = "Transfer-Encoding other than chunked";
+    else if (f->transfer_encodings && http10)
+        *why = "Transfer-Encoding in an HTTP/1.0 request";
+    else
+        return 0;
+    return -1;
+}
+
 int srv_parse_content_length(const char *value, uint64_t *out)
 {
     if (!value || !*value)

@@ -2,8 +2,9 @@
  * http_parse.h - the parts of an HTTP request that faceup reads itself (internal to the server).
  *
  * libmicrohttpd parses the request line, the headers and chunked bodies. What it hands over as
- * strings and bytes is parsed here: Content-Type (and its multipart boundary), Content-Length,
- * the min_confidence query value, and multipart/form-data bodies. Everything here is pure: no
+ * strings and bytes is parsed here: how the body is framed (the checks of RFC 9112 that the
+ * library leaves to us), Content-Type (and its multipart boundary), Content-Length, the
+ * min_confidence query value, and multipart/form-data bodies. Everything here is pure: no
  * allocation, no I/O, bounded work, so fuzz/fuzz_http.c can drive it with any bytes.
  */
 #ifndef SRV_HTTP_PARSE_H
@@ -38,6 +39,23 @@ typedef struct srv_part {
     int is_file;                        /* its name is "file" */
     char filename[SRV_FILENAME_MAX + 1]; /* "" when the part has none; truncated if longer */
 } srv_part;
+
+/* How a request says where its body ends (RFC 9112 section 6), from its header fields. */
+typedef struct srv_framing {
+    int content_lengths;      /* Content-Length fields */
+    int transfer_encodings;   /* Transfer-Encoding fields */
+    int chunked;              /* one Transfer-Encoding, exactly "chunked" (any case) */
+    int bad_name;             /* a field name that is not a token: whitespace before the colon */
+} srv_framing;
+
+/* Count one header field into f (zeroed before the first). */
+void srv_framing_add(srv_framing *f, const char *name, const char *value);
+
+/* Returns 0 when the framing is unambiguous, or -1 with *why set: Content-Length together with
+ * Transfer-Encoding, more than one Content-Length (even equal), a Transfer-Encoding other than
+ * exactly "chunked" or in an HTTP/1.0 request (http10), a field name that is not a token. Such a
+ * request must be answered 400 and its connection closed, since where it ends is unknown. */
+int srv_framing_check(const srv_framing *f, int http10, const char **why);
 
 /* Parse a Content-Type header value; NULL means the header was absent (taken as
  * application/octet-stream). Returns 0, or -1 with *why set when the value is malformed,

@@ -8,8 +8,8 @@
  *                 answer at once when the request is wrong (404/405/411/413/415/400) or cheap
  *                 (GET endpoints).
  *   body          on_request() with data: append to a buffer, never past --max-body, and within
- *                 a budget for all requests together; a body that outgrows either is read to
- *                 its end but no longer kept, and answered 413 (or 503 for the budget).
+ *                 a budget for all requests together; a body that outgrows either is answered
+ *                 413 (or 503 for the budget) at once and its connection closed.
  *   complete      on_request() with no data: split the form, suspend the connection and queue
  *                 a job; a full queue is answered 503 at once.
  *   worker        run_job(): decide (and turn) the image with the worker's own faceup handle,
@@ -39,6 +39,7 @@
 
 #include <microhttpd.h>
 
+#include "access.h"
 #include "api.h"
 #include "metrics.h"
 #include "pool.h"
@@ -55,12 +56,15 @@ typedef struct server {
     srv_pool *pool;
     srv_metrics *metrics;
     srv_watchdog *watchdog;
+    srv_access *access;
     atomic_int in_flight;
     atomic_int stopping;
     /* Body bytes held by all requests, and the most we hold at once: max-body bounds one
      * request, this bounds max-connections of them uploading together. */
     atomic_size_t buffered;
     size_t budget;
+    size_t late_body_size;   /* of the watchdog's 408 */
+    atomic_int refused_body;   /* refuse_body() closed a connection on purpose */
 } server;
 
 typedef enum body_state { BODY_OK, BODY_TOO_LARGE, BODY_OVER_BUDGET } body_state;
@@ -80,6 +84,8 @@ typedef struct request {
     srv_image_request img;
     srv_reply reply;
     int reply_ready;        /* set by a worker before it resumes the connection */
+    int must_close;         /* the connection cannot carry another request */
+    const char *origin;     /* the request's Origin when CORS allows it, else NULL */
     int status;             /* the status queued, 0 until then */
     char decision[48];
 } request;
@@ -167,7 +173,16 @@ static enum MHD_Result send_reply(request *rq)
         return MHD_NO;
     }
     r->release = NULL;   /* the response owns the body now */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (r->content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    if (srv_access_has_origins(s->access))
+        MHD_add_response_header(resp, "Vary", "Origin");
+    if (rq->origin) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", rq->origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "X-Faceup-Orientation, X-Faceup-Confidence, X-Faceup-Rotated, "
+                                "X-Faceup-Faces, X-Faceup-Path");
+    }
     for (int i = 0; i < r->n_headers; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -178,7 +193,7 @@ static enum MHD_Result send_reply(request *rq)
                                 "connect-src 'self'; form-action 'self'");
     else
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (atomic_load(&s->stopping))
+    if (atomic_load(&s->stopping) || rq->must_close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 
     body_free(rq);   /* the image is decided: its bytes are not needed any more */
@@ -189,7 +204,7 @@ static enum MHD_Result send_reply(request *rq)
         rq->bytes_out = r->size;
         if (r->decision[0])
             memcpy(rq->decision, r->decision, sizeof rq->decision);
-        srv_watchdog_arm(s->watchdog, rq->watch);   /* the client now has to read it */
+        srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_REPLY);   /* the client reads it */
     }
     return ret;
 }
@@ -221,19 +236,55 @@ static enum MHD_Result reply_early(request *rq)
     return MHD_YES;
 }
 
-/* Counts the Content-Length headers into *cls. */
-static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
+static enum MHD_Result add_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
     (void)kind;
-    (void)value;
-    if (srv_ascii_ieq(key, strlen(key), "Content-Length"))
-        ++*(int *)cls;
+    srv_framing_add(cls, key, value);
     return MHD_YES;
 }
 
+/* RFC 9112 section 6, what libmicrohttpd 0.9.75 lets through (two Content-Lengths, both
+ * headers, "Transfer-Encoding: xchunked", "X-A : b"): where such a request ends is unknown, so
+ * it is answered 400 at once and the connection closed, no byte after its headers read as a
+ * request. Returns 0 when the framing is sound. */
+static int refuse_framing(request *rq, const char *version, srv_framing *f)
+{
+    const char *why = "";
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, add_framing, f);
+    if (srv_framing_check(f, version && !strcmp(version, MHD_HTTP_VERSION_1_0), &why) == 0)
+        return 0;
+    srv_reply_error(&rq->reply, 400, "bad_request", "%s", why);
+    rq->must_close = 1;
+    return -1;
+}
+
+/* CORS preflight (OPTIONS from an allowed origin) and API keys: every endpoint but the probes
+ * needs one when --api-key-file is set. Returns 1 when rq->reply is the answer. */
+static int check_access(request *rq, const char *method, int route)
+{
+    struct MHD_Connection *c = rq->conn;
+    srv_access *a = rq->srv->access;
+    rq->origin = srv_access_origin(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"));
+    if (route == 405 && rq->origin && !strcmp(method, "OPTIONS")) {
+        rq->reply.status = 204;
+        srv_reply_header(&rq->reply, "Access-Control-Allow-Methods", "%s, OPTIONS",
+                        srv_endpoint_allow(rq->ep));
+        srv_reply_header(&rq->reply, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        srv_reply_header(&rq->reply, "Access-Control-Max-Age", "600");
+        return 1;
+    }
+    if (rq->ep == SRV_EP_HEALTHZ || rq->ep == SRV_EP_READYZ ||
+        srv_access_allows(a, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_AUTHORIZATION)))
+        return 0;
+    srv_reply_error(&rq->reply, 401, "unauthorized", "send Authorization: Bearer and an API key");
+    srv_reply_header(&rq->reply, "WWW-Authenticate", "Bearer");
+    return 1;
+}
+
 static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const char *url,
-                                     const char *method, void **con_cls)
+                                     const char *method, const char *version, void **con_cls)
 {
     request *rq = calloc(1, sizeof *rq);
     if (!rq)
@@ -249,9 +300,14 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     rq->watch = ci ? ci->socket_context : NULL;
-    srv_watchdog_arm(s->watchdog, rq->watch);   /* the body gets a full window of its own */
+    srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_BODY);   /* a window of its own */
 
+    srv_framing framing = {0};
     int st = srv_endpoint_route(method, url, &rq->ep);
+    if (refuse_framing(rq, version, &framing) != 0)
+        return send_reply(rq);
+    if (check_access(rq, method, st))
+        return reply_early(rq);
     if (st == 404) {
         srv_reply_error(&rq->reply, 404, "not_found", "no endpoint %s", rq->path);
         return reply_early(rq);
@@ -271,40 +327,83 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     srv_request_head head = {
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_confidence"),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "orientation"),
-        0,
+        framing.chunked,
     };
-    MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &head.content_length_count);
     if (srv_api_check_head(&rq->img, rq->ep, &head, s->cfg.max_body, &rq->reply) != 0)
         return reply_early(rq);
     rq->img.metrics = s->metrics;
     return MHD_YES;
 }
 
-static void take_upload(request *rq, const char *data, size_t n)
+/* r as the bytes of an HTTP/1.1 response that closes its connection, into out. Returns their
+ * size, or 0 when they do not fit. For the replies libmicrohttpd cannot send (below). */
+static size_t format_reply(const srv_reply *r, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Cache-Control: no-store\r\n",
+                     r->status, MHD_get_reason_phrase_for((unsigned)r->status), r->content_type,
+                     r->size);
+    for (int i = 0; i < r->n_headers && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(out + n, cap - (size_t)n, "%s: %s\r\n", r->headers[i].name,
+                      r->headers[i].value);
+    if (n <= 0 || (size_t)n + 2 + r->size > cap)
+        return 0;
+    memcpy(out + n, "\r\n", 2);
+    memcpy(out + n + 2, r->body, r->size);
+    return (size_t)n + 2 + r->size;
+}
+
+/* Write rq->reply straight to the socket, for the one case libmicrohttpd 0.9.75 has no way to
+ * answer: in the middle of a body (MHD_queue_response() takes a response only before the body or
+ * after it). The daemon thread is the caller, and the library writes nothing while it reads a
+ * body, so nothing interleaves; the few hundred bytes fit the empty send buffer at once. The
+ * caller then returns MHD_NO and the library closes the connection. */
+static void send_reply_now(request *rq)
+{
+    char text[2048];
+    size_t size = format_reply(&rq->reply, text, sizeof text);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && size && send(ci->connect_fd, text, size, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) {
+        rq->status = rq->reply.status;
+        rq->bytes_out = rq->reply.size;
+        shutdown(ci->connect_fd, SHUT_WR);
+    }
+    srv_reply_free(&rq->reply);
+}
+
+/* A body that outgrew --max-body (413) or the budget of all bodies (503) is answered the moment
+ * it does, and the connection closed: reading the rest would only spend our time on bytes we
+ * throw away, and a chunked body has no end we could know. */
+static enum MHD_Result refuse_body(request *rq)
+{
+    server *s = rq->srv;
+    body_free(rq);
+    if (rq->body_status == BODY_TOO_LARGE)
+        srv_reply_error(&rq->reply, 413, "payload_too_large", "the body is over %llu bytes",
+                       (unsigned long long)s->cfg.max_body);
+    else
+        srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
+    send_reply_now(rq);
+    atomic_store(&s->refused_body, 1);
+    return MHD_NO;
+}
+
+static enum MHD_Result take_upload(request *rq, const char *data, size_t n)
 {
     rq->bytes_in += n;
-    if (rq->body_status != BODY_OK)
-        return;   /* already refused: read to the end, keep nothing */
+    if (rq->status)
+        return MHD_YES;   /* already answered */
     rq->body_status = body_append(rq, data, n);
-    if (rq->body_status != BODY_OK)
-        body_free(rq);
+    return rq->body_status == BODY_OK ? MHD_YES : refuse_body(rq);
 }
 
 static enum MHD_Result finish_upload(request *rq)
 {
     server *s = rq->srv;
-    if (rq->body_status == BODY_TOO_LARGE) {
-        srv_reply_error(&rq->reply, 413, "payload_too_large", "the body is over %llu bytes",
-                       (unsigned long long)s->cfg.max_body);
-        return send_reply(rq);
-    }
-    if (rq->body_status == BODY_OVER_BUDGET) {
-        srv_reply_error(&rq->reply, 503, "overloaded", "too many uploads at once");
-        return send_reply(rq);
-    }
     if (srv_api_take_body(&rq->img, rq->body, rq->len, &rq->reply) != 0)
         return send_reply(rq);
     rq->job.run = run_job;
@@ -326,14 +425,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     request *rq = *con_cls;
     if (!rq)
-        return start_request(cls, c, url, method, con_cls);
+        return start_request(cls, c, url, method, version, con_cls);
     if (*upload_size) {
-        take_upload(rq, upload_data, *upload_size);
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return take_upload(rq, upload_data, n);
     }
     if (rq->reply_ready)
         return send_reply(rq);
@@ -367,12 +465,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     *con_cls = NULL;
     double secs = seconds_since(&rq->t0);
-    int cut = srv_watchdog_expired(s->watchdog, rq->watch);
+    int answered = 0, cut = srv_watchdog_expired(s->watchdog, rq->watch, &answered);
+    if (answered) {
+        rq->status = 408;
+        rq->bytes_out = s->late_body_size;
+    }
     if (rq->status)
         srv_metrics_request(s->metrics, rq->ep, rq->status, secs, rq->bytes_in, rq->bytes_out);
     log_request(rq, secs * 1000.0, cut);
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        srv_watchdog_arm(s->watchdog, rq->watch);   /* the next request's headers */
+        srv_watchdog_arm(s->watchdog, rq->watch, SRV_WATCH_HEADERS);   /* the next request */
     body_free(rq);
     srv_reply_free(&rq->reply);
     free(rq);
@@ -417,10 +519,14 @@ static int resolve(const srv_server_config *cfg, struct sockaddr_storage *addr, 
  * each, marked as its own. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    server *s = cls;
     char line[320];
     int n = vsnprintf(line, sizeof line, fmt, ap);
     if (n < 0)
+        return;
+    /* The MHD_NO of refuse_body() is no internal error: its 413 or 503 is in the request log. */
+    if (!strncmp(line, "Application reported internal error", 35) &&
+        atomic_exchange(&s->refused_body, 0))
         return;
     size_t len = strlen(line);
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -441,12 +547,16 @@ static struct MHD_Daemon *start_daemon(server *s)
                      MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    int idle = (s->cfg.timeout > s->cfg.header_timeout ? s->cfg.timeout : s->cfg.header_timeout) + 2;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,   /* first, to catch the messages of the rest */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, to catch the messages of the rest */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout,
+        /* An idle timeout only, after the watchdog's deadlines, which come first. */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)idle,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        /* One address cannot take every connection (and starve the others by holding them). */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_conn_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
@@ -480,9 +590,30 @@ void srv_server_defaults(srv_server_config *cfg, int ncpu)
     cfg->threads = ncpu;
     cfg->queue = 128;
     cfg->max_connections = 256;
+    cfg->max_conn_per_ip = 64;
     cfg->timeout = 30;
+    cfg->header_timeout = 10;
     cfg->max_body = 32u << 20;
     cfg->max_pixels = 50e6;
+    cfg->api_keys = NULL;
+    cfg->api_keys_size = 0;
+    cfg->api_key_file = NULL;
+    cfg->cors_origins = NULL;
+    cfg->n_cors_origins = 0;
+}
+
+/* The watchdog, with the 408 it sends a client that is too slow to send its body. */
+static srv_watchdog *start_watchdog(server *s)
+{
+    srv_reply late = {0};
+    srv_reply_error(&late, 408, "request_timeout", "the body did not arrive within %d s",
+                   s->cfg.timeout);
+    char text[1024];
+    s->late_body_size = late.size;
+    srv_watchdog_config wc = {s->cfg.timeout, s->cfg.header_timeout, text,
+                              format_reply(&late, text, sizeof text)};
+    srv_reply_free(&late);
+    return srv_watchdog_create(&wc, s->metrics);
 }
 
 /* Wait until the requests in flight are answered, or `grace` seconds. */
@@ -500,6 +631,15 @@ static void drain(server *s, double grace)
                 left, grace);
 }
 
+/* All bodies buffered together: eight of the largest, and at least 256 MiB. */
+static size_t body_budget(uint64_t max_body)
+{
+    uint64_t budget = max_body > UINT64_MAX / 8 ? UINT64_MAX : max_body * 8;
+    if (budget < (256u << 20))
+        budget = 256u << 20;
+    return budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
+}
+
 int srv_server_run(const srv_server_config *cfg)
 {
     /* Every thread started from here on inherits this mask: the signals come to sigwait(). */
@@ -512,19 +652,25 @@ int srv_server_run(const srv_server_config *cfg)
 
     server s = {0};
     s.cfg = *cfg;
-    /* All bodies together: eight of the largest, and at least 256 MiB. */
-    uint64_t budget = cfg->max_body > UINT64_MAX / 8 ? UINT64_MAX : cfg->max_body * 8;
-    if (budget < (256u << 20))
-        budget = 256u << 20;
-    s.budget = budget > SIZE_MAX ? SIZE_MAX : (size_t)budget;
+    s.budget = body_budget(cfg->max_body);
     atomic_init(&s.in_flight, 0);
     atomic_init(&s.stopping, 0);
     atomic_init(&s.buffered, 0);
+    atomic_init(&s.refused_body, 0);
 
     int rc = 1;
     srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};
     s.metrics = srv_metrics_create();
-    s.watchdog = s.metrics ? srv_watchdog_create(cfg->timeout, s.metrics) : NULL;
+    const char *why = "";
+    int line = 0;
+    s.access = srv_access_create(cfg->api_keys, cfg->api_keys_size, cfg->cors_origins,
+                                 cfg->n_cors_origins, &why, &line);
+    if (!s.access) {
+        fprintf(stderr, "faceup serve: --api-key-file %s: %s", cfg->api_key_file, why);
+        fprintf(stderr, line ? " (line %d)\n" : "\n", line);
+        goto done;
+    }
+    s.watchdog = s.metrics ? start_watchdog(&s) : NULL;
     s.pool = s.watchdog ? srv_pool_create(&pc) : NULL;
     if (!s.pool) {
         fprintf(stderr, "faceup serve: out of memory or threads\n");
@@ -538,9 +684,11 @@ int srv_server_run(const srv_server_config *cfg)
         goto done;
     }
     fprintf(stderr, "ready: %d workers, queue %d, max body %llu bytes, max pixels %.0f, "
-                    "timeout %d s\n",
+                    "timeout %d s, header timeout %d s, %d connections per address, API keys %s, "
+            "%d CORS origins\n",
             cfg->threads, cfg->queue, (unsigned long long)cfg->max_body, cfg->max_pixels,
-            cfg->timeout);
+            cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip,
+            srv_access_needs_key(s.access) ? "required" : "off", cfg->n_cors_origins);
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
@@ -564,6 +712,7 @@ done:
     srv_pool_destroy(s.pool);
     srv_watchdog_destroy(s.watchdog);
     srv_metrics_destroy(s.metrics);
+    srv_access_destroy(s.access);
     if (rc == 0)
         fprintf(stderr, "faceup serve: stopped\n");
     return rc;

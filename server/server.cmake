@@ -14,6 +14,7 @@ add_custom_command(
 target_sources(faceup_cli PRIVATE
   "${srv_server_dir}/server.c"
   "${srv_server_dir}/api.c"
+  "${srv_server_dir}/access.c"
   "${srv_server_dir}/endpoint.c"
   "${srv_server_dir}/http_parse.c"
   "${srv_server_dir}/pool.c"

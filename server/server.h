@@ -1,17 +1,18 @@
 /*
  * server/ - `faceup serve`, part of the faceup command: connections and the life of the process
  * (server.c, on libmicrohttpd), what each endpoint answers (api.c), the endpoints and routing
- * (endpoint.c), request parsing (http_parse.c, fuzzed on its own), the worker pool with one
+ * (endpoint.c), who may call (access.c: API keys, CORS origins), request parsing (http_parse.c, fuzzed on its own), the worker pool with one
  * faceup handle per worker (pool.c), per-connection deadlines (watchdog.c) and the Prometheus
  * counters (metrics.c). Includes only the public faceup.h and base/strbuf.h of the library;
- * within the folder, server.c is on top, then api.c, then endpoint.c, metrics.c, pool.c and
- * http_parse.c, which include nothing of the folder above them.
+ * within the folder, server.c is on top, then api.c and access.c, then endpoint.c, metrics.c,
+ * pool.c and http_parse.c, which include nothing of the folder above them.
  *
  * server.h - `faceup serve`: the HTTP service on libmicrohttpd.
  */
 #ifndef SRV_SERVER_H
 #define SRV_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct srv_server_config {
@@ -20,9 +21,16 @@ typedef struct srv_server_config {
     int threads;            /* workers, each with its own faceup handle */
     int queue;              /* images that may wait for a worker before 503 */
     int max_connections;
-    int timeout;            /* seconds for each phase a client controls (see watchdog.h) */
+    int max_conn_per_ip;    /* open connections from one address; 0: no limit */
+    int timeout;            /* seconds for the body and for reading the answer (watchdog.h) */
+    int header_timeout;     /* seconds for a request's headers, and idle between requests */
     uint64_t max_body;      /* request body bytes */
     double max_pixels;      /* width x height of one image */
+    const char *api_keys;   /* the text of the key file (access.h), NULL: no key needed */
+    size_t api_keys_size;
+    const char *api_key_file;   /* its name, for messages */
+    const char *const *cors_origins;   /* origins given Access-Control-Allow-Origin */
+    int n_cors_origins;
 } srv_server_config;
 
 /* Defaults, then FACEUP_* environment variables are for the caller (cli/serve.c) to apply. */

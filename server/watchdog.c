@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -19,13 +20,16 @@
 
 struct srv_watch {
     int fd;
-    int armed, expired;
+    int armed, expired, answered;
+    srv_watch_phase phase;
     struct timespec deadline;
     srv_watch *prev, *next;
 };
 
 struct srv_watchdog {
-    double timeout;
+    double timeout, header_timeout;
+    char *late_body;
+    size_t late_body_size;
     srv_metrics *metrics;
     pthread_mutex_t mu;
     pthread_cond_t stop_cv;
@@ -54,6 +58,23 @@ static int passed(const struct timespec *deadline, const struct timespec *now)
            (now->tv_sec == deadline->tv_sec && now->tv_nsec >= deadline->tv_nsec);
 }
 
+/* Cut w off (under wd->mu, so its descriptor is still open). */
+static void cut(srv_watchdog *wd, srv_watch *w)
+{
+    w->armed = 0;
+    w->expired = 1;
+    if (w->phase == SRV_WATCH_BODY && wd->late_body_size)
+        w->answered = send(w->fd, wd->late_body, wd->late_body_size, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+                      (ssize_t)wd->late_body_size;
+    shutdown(w->fd, SHUT_RDWR);
+    srv_metrics_timeout(wd->metrics);
+    fprintf(stderr, "faceup serve: closed a connection that was slower than %g s %s\n",
+            w->phase == SRV_WATCH_HEADERS ? wd->header_timeout : wd->timeout,
+            w->phase == SRV_WATCH_HEADERS ? "to send its headers"
+            : w->phase == SRV_WATCH_BODY  ? "to send its body"
+                                          : "to read its answer");
+}
+
 static void *watch_loop(void *arg)
 {
     srv_watchdog *wd = arg;
@@ -63,28 +84,31 @@ static void *watch_loop(void *arg)
         pthread_cond_timedwait(&wd->stop_cv, &wd->mu, &wake);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        for (srv_watch *w = wd->head; w; w = w->next) {
-            if (!w->armed || !passed(&w->deadline, &now))
-                continue;
-            w->armed = 0;
-            w->expired = 1;
-            shutdown(w->fd, SHUT_RDWR);
-            srv_metrics_timeout(wd->metrics);
-            fprintf(stderr, "faceup serve: closed a connection that was slower than %g s\n",
-                    wd->timeout);
-        }
+        for (srv_watch *w = wd->head; w; w = w->next)
+            if (w->armed && passed(&w->deadline, &now))
+                cut(wd, w);
     }
     pthread_mutex_unlock(&wd->mu);
     return NULL;
 }
 
-srv_watchdog *srv_watchdog_create(double timeout_s, srv_metrics *metrics)
+srv_watchdog *srv_watchdog_create(const srv_watchdog_config *cfg, srv_metrics *metrics)
 {
     srv_watchdog *wd = calloc(1, sizeof *wd);
     if (!wd)
         return NULL;
-    wd->timeout = timeout_s;
+    wd->timeout = cfg->timeout_s;
+    wd->header_timeout = cfg->header_timeout_s;
     wd->metrics = metrics;
+    if (cfg->late_body_size) {
+        wd->late_body = malloc(cfg->late_body_size);
+        if (!wd->late_body) {
+            free(wd);
+            return NULL;
+        }
+        memcpy(wd->late_body, cfg->late_body_reply, cfg->late_body_size);
+        wd->late_body_size = cfg->late_body_size;
+    }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -94,6 +118,7 @@ srv_watchdog *srv_watchdog_create(double timeout_s, srv_metrics *metrics)
     if (pthread_create(&wd->thread, NULL, watch_loop, wd) != 0) {
         pthread_cond_destroy(&wd->stop_cv);
         pthread_mutex_destroy(&wd->mu);
+        free(wd->late_body);
         free(wd);
         return NULL;
     }
@@ -109,7 +134,8 @@ srv_watch *srv_watchdog_add(srv_watchdog *wd, int fd)
         return NULL;
     w->fd = fd;
     w->armed = 1;
-    w->deadline = after(wd->timeout);
+    w->phase = SRV_WATCH_HEADERS;
+    w->deadline = after(wd->header_timeout);
     pthread_mutex_lock(&wd->mu);
     w->next = wd->head;
     if (wd->head)
@@ -119,14 +145,15 @@ srv_watch *srv_watchdog_add(srv_watchdog *wd, int fd)
     return w;
 }
 
-void srv_watchdog_arm(srv_watchdog *wd, srv_watch *w)
+void srv_watchdog_arm(srv_watchdog *wd, srv_watch *w, srv_watch_phase phase)
 {
     if (!wd || !w)
         return;
-    struct timespec deadline = after(wd->timeout);
+    struct timespec deadline = after(phase == SRV_WATCH_HEADERS ? wd->header_timeout : wd->timeout);
     pthread_mutex_lock(&wd->mu);
     if (!w->expired) {
         w->deadline = deadline;
+        w->phase = phase;
         w->armed = 1;
     }
     pthread_mutex_unlock(&wd->mu);
@@ -141,12 +168,14 @@ void srv_watchdog_disarm(srv_watchdog *wd, srv_watch *w)
     pthread_mutex_unlock(&wd->mu);
 }
 
-int srv_watchdog_expired(srv_watchdog *wd, srv_watch *w)
+int srv_watchdog_expired(srv_watchdog *wd, srv_watch *w, int *answered)
 {
+    *answered = 0;
     if (!wd || !w)
         return 0;
     pthread_mutex_lock(&wd->mu);
     int e = w->expired;
+    *answered = w->answered;
     pthread_mutex_unlock(&wd->mu);
     return e;
 }
@@ -182,5 +211,6 @@ void srv_watchdog_destroy(srv_watchdog *wd)
     }
     pthread_cond_destroy(&wd->stop_cv);
     pthread_mutex_destroy(&wd->mu);
+    free(wd->late_body);
     free(wd);
 }

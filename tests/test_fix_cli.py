@@ -529,6 +529,48 @@ def test_interrupted_in_place_leaves_every_file_old_or_new(built, tmp_path):
     assert mixed > 0  # the signals did land in the middle of the work
 
 
+def temporaries(folder):
+    return [p for p in folder.rglob("*") if ".faceup-" in p.name]
+
+
+def test_killed_fix_leaves_no_temporary_file(built, tmp_path):
+    """Outputs are written to a file with no name (O_TMPFILE) and named when complete: SIGKILL
+    at any moment leaves each output absent or whole, and no temporary file."""
+    src = tmp_path / "src"
+    face_folder(src, 16)
+    new, duration = expected_outputs(tmp_path, src)
+    rng = random.Random(5)
+    out = tmp_path / "out"
+    for round_ in range(8):
+        shutil.rmtree(out, ignore_errors=True)
+        proc = subprocess.Popen([FACEUP, "fix", "-r", "-j", "2", str(src), "-o", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.1, 0.9) * duration)
+        proc.kill()
+        proc.wait(60)
+        assert not temporaries(out), f"round {round_}"
+        for p in out.rglob("*.*"):
+            assert p.read_bytes() == new[p.relative_to(out)], f"{p} is torn (round {round_})"
+
+
+def test_no_temporary_file_is_ever_visible(built, tmp_path):
+    """While fix writes new outputs, a reader of the folder never sees a temporary name."""
+    src = tmp_path / "src"
+    face_folder(src, 12)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([FACEUP, "fix", "-r", "-j", "2", str(src), "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen, listings = set(), 0
+    while proc.poll() is None:
+        for root, _, names in os.walk(out):
+            seen.update(n for n in names if ".faceup-" in n)
+        listings += 1
+    assert proc.returncode == 0 and listings > 10
+    assert not seen, seen
+    assert len(list(out.rglob("*.*"))) == 12
+
+
 def write_limited(limit):
     def set_limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -27,6 +27,7 @@ FACEUP = os.path.join(BUILD, "faceup")
 SAMPLES = os.path.join(SOURCE, "samples")
 MAX_BODY = 4 << 20
 TIMEOUT = 3
+HEADER_TIMEOUT = 2
 
 
 # --- a server process ----------------------------------------------------------------------------
@@ -75,7 +76,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("serve"), "--threads", "2", "--timeout", str(TIMEOUT),
-               "--max-body", str(MAX_BODY), "--queue", "128")
+               "--header-timeout", str(HEADER_TIMEOUT), "--max-body", str(MAX_BODY),
+               "--queue", "128")
     yield s
     rc = s.stop()
     assert rc == 0, "server exit status %d:\n%s" % (rc, s.text()[-4000:])
@@ -151,6 +153,30 @@ def raw(srv, data, wait=5.0):
     return out
 
 
+def converse(srv, data, wait=TIMEOUT + 3, addr="127.0.0.1"):
+    """Write bytes and keep the connection open for writing (no half-close, unlike raw()): what
+    comes back until the server closes it, and how long that took."""
+    s = socket.create_connection((addr, srv.port))
+    s.settimeout(wait)
+    t0, out = time.monotonic(), b""
+    try:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    return out, time.monotonic() - t0
+
+
+def statuses_of(response_bytes):
+    return [int(s) for s in re.findall(rb"HTTP/1\.[01] (\d{3}) ", response_bytes)]
+
+
 def status_of(response_bytes):
     m = re.match(rb"HTTP/1\.[01] (\d{3}) ", response_bytes)
     return int(m.group(1)) if m else None
@@ -166,7 +192,9 @@ def check_openapi(method, path, status, headers, body):
         return
     path = path.split("?")[0]
     op = OPENAPI["paths"].get(path, {}).get("get" if method == "HEAD" else method.lower())
-    if op is None:   # unknown path or method: 404/405, the Error response
+    if op is None and status == 401:   # unknown path or method, and no key
+        spec = OPENAPI["components"]["responses"]["Unauthorized"]
+    elif op is None:   # unknown path or method: 404/405, the Error response
         assert status in (404, 405), (method, path, status)
         spec = OPENAPI["components"]["responses"]["Error"]
     else:
@@ -258,7 +286,7 @@ def test_openapi_is_3_1_and_lists_every_endpoint(openapi):
     assert set(openapi["paths"]) == {"/v1/fix", "/v1/detect", "/healthz", "/readyz", "/metrics",
                                      "/openapi.json", "/"}
     for op in (openapi["paths"]["/v1/fix"]["post"], openapi["paths"]["/v1/detect"]["post"]):
-        assert {"200", "400", "411", "413", "415", "422", "503"} <= set(op["responses"])
+        assert {"200", "400", "408", "411", "413", "415", "422", "503"} <= set(op["responses"])
     jsonschema.Draft202012Validator.check_schema(openapi["components"]["schemas"]["Detection"])
 
 
@@ -431,11 +459,73 @@ def test_content_length_over_the_limit_is_413_before_the_body(server):
     assert status_of(out) == 413 and b'"payload_too_large"' in out
 
 
-def test_chunked_body_over_the_limit_is_413(server):
-    chunk = b"\xff" * 65536
-    status, _, body = request(server, "POST", "/v1/detect", [chunk] * (MAX_BODY // 65536 + 2),
-                              {"Content-Type": "image/jpeg"}, chunked=True)
-    assert status == 413 and error_code(body) == "payload_too_large"
+def feed(sock, head, piece, total):
+    """Send head, then up to `total` bytes made of `piece`, from a thread; returns the thread and a
+    dict that ends up with how many bytes went out and whether the server closed first."""
+    state = {"sent": 0, "closed": False}
+
+    def run():
+        try:
+            sock.sendall(head)
+            while state["sent"] < total:
+                sock.sendall(piece)
+                state["sent"] += len(piece)
+        except OSError:
+            state["closed"] = True
+    t = threading.Thread(target=run)
+    t.start()
+    return t, state
+
+
+def read_all(sock, wait):
+    sock.settimeout(wait)
+    out = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    return out
+
+
+def test_chunked_body_over_the_limit_is_413_at_once_and_closed(server):
+    """Not read to its end: the answer comes when the body passes --max-body, and the connection
+    is closed while the client is still sending (here it would send 16 times the limit)."""
+    chunk = b"10000\r\n" + b"\xff" * 65536 + b"\r\n"
+    s = socket.create_connection(("127.0.0.1", server.port))
+    t0 = time.monotonic()
+    t, state = feed(s, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n", chunk, 16 * MAX_BODY)
+    out = read_all(s, TIMEOUT + 3)
+    took = time.monotonic() - t0
+    t.join()
+    s.close()
+    assert statuses_of(out) == [413] and b'"payload_too_large"' in out, out[:300]
+    assert re.search(rb"(?im)^connection: close\r$", out.partition(b"\r\n\r\n")[0])
+    assert state["closed"] and state["sent"] < 16 * MAX_BODY and took < TIMEOUT
+    time.sleep(0.2)
+    m = re.findall(r"POST /v1/detect 413 \S+ in=(\d+)", server.text())
+    assert m and int(m[-1]) <= MAX_BODY + 65536, "read on past the limit"
+    assert "internal error" not in server.text()   # closing on purpose is no error
+
+
+def test_stalled_body_is_408_then_closed(server):
+    """Content-Length promises 4 MiB, 1 MiB comes, then nothing: 408 when the body's time is up
+    (--timeout), then the connection is closed."""
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+              b"Content-Length: %d\r\n\r\n" % MAX_BODY + b"\xff" * (1 << 20))
+    t0 = time.monotonic()
+    out = read_all(s, TIMEOUT + 5)
+    took = time.monotonic() - t0
+    s.close()
+    assert statuses_of(out) == [408] and error_code(out.partition(b"\r\n\r\n")[2]) == "request_timeout"
+    assert TIMEOUT - 1 < took < TIMEOUT + 2
+    time.sleep(0.2)
+    assert re.search(r"POST /v1/detect 408 \S+ in=\d+ out=\d+ orientation=- \(timed out\)", server.text())
 
 
 def test_other_media_type_is_415(server, images):
@@ -498,10 +588,46 @@ def test_empty_body_is_400(server):
     assert status == 400 and error_code(out) == "bad_request"
 
 
-def test_two_content_lengths_are_400(server):
-    out = raw(server, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
-                      b"Content-Length: 3\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde")
-    assert status_of(out) == 400
+NEXT = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("path", ["/v1/detect", "/healthz"])
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    b"Content-Length: 3\r\nContent-Length: 5\r\n",
+    b"Content-Length: 5\r\nContent-Length: 5\r\n",
+    b"Transfer-Encoding: chunked, identity\r\n",
+    b"Transfer-Encoding: xchunked\r\n",
+    b"Transfer-Encoding: identity\r\n",
+    b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    b"X-Spaced : before the colon\r\n",
+    b"X-Tab\t: before the colon\r\n",
+])
+def test_ambiguous_framing_is_400_and_closes_the_connection(server, path, framing):
+    """RFC 9112 6.1-6.3: a request whose end is unknown is refused at once, and nothing after its
+    headers is read as another request (that is how request smuggling works)."""
+    body = b"5\r\nabcde\r\n0\r\n\r\n" if b"chunked" in framing else b"abcde"
+    out, took = converse(server, b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" +
+                         b"Content-Type: image/jpeg\r\n" + framing + b"\r\n" + body + NEXT)
+    assert statuses_of(out) == [400], out[:300]
+    head, _, text = out.partition(b"\r\n\r\n")
+    assert re.search(rb"(?im)^connection: close\r$", head) and error_code(text) == "bad_request"
+    assert took < TIMEOUT, "the server waited for more instead of closing"
+
+
+def test_transfer_encoding_in_http_1_0_is_400(server):
+    out, _ = converse(server, b"POST /v1/detect HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nabcde\r\n0\r\n\r\n")
+    assert statuses_of(out) == [400]
+
+
+def test_chunked_is_case_insensitive(server, images):
+    data = images["small.jpg"]
+    out, _ = converse(server, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                              b"Transfer-Encoding: CHUNKED\r\nConnection: close\r\n\r\n" +
+                              b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n")
+    assert statuses_of(out) == [200] and json.loads(out.partition(b"\r\n\r\n")[2])["orientation"] == 90
 
 
 def test_full_queue_is_503_with_retry_after(tmp_path, images):
@@ -593,7 +719,7 @@ def test_slow_body_is_cut_off_by_the_timeout(server):
     assert closed_after is not None and closed_after < TIMEOUT + 3
 
 
-def test_slow_headers_are_cut_off_by_the_timeout(server):
+def test_slow_headers_are_cut_off_by_the_header_timeout(server):
     s = socket.create_connection(("127.0.0.1", server.port))
     t0 = time.monotonic()
     closed_after = None
@@ -604,9 +730,44 @@ def test_slow_headers_are_cut_off_by_the_timeout(server):
     except (BrokenPipeError, ConnectionResetError):
         closed_after = time.monotonic() - t0
     s.close()
-    assert closed_after is not None and closed_after < TIMEOUT + 3
+    assert closed_after is not None and closed_after < HEADER_TIMEOUT + 1.5
     _, _, metrics = get(server, "/metrics")
     assert int(re.search(rb"faceup_http_timeouts_total (\d+)", metrics).group(1)) >= 1
+
+
+def test_header_deadline_is_its_own(tmp_path):
+    """A connection that sends nothing is closed after --header-timeout, not --timeout."""
+    srv = Server(tmp_path, "--threads", "1", "--timeout", "30", "--header-timeout", "1")
+    try:
+        idle = socket.create_connection(("127.0.0.1", srv.port))
+        t0 = time.monotonic()
+        assert read_all(idle, 10) == b"" and time.monotonic() - t0 < 2.5
+        idle.close()
+    finally:
+        assert srv.stop() == 0
+
+
+def test_one_address_cannot_take_every_connection(tmp_path):
+    """Slow clients from 127.0.0.1 hold what they can; one from 127.0.0.2 is still served at once."""
+    srv = Server(tmp_path, "--threads", "1", "--max-connections", "8", "--max-conn-per-ip", "4",
+                 "--header-timeout", "30")
+    held = []
+    try:
+        for _ in range(16):
+            c = socket.create_connection(("127.0.0.1", srv.port))
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # headers never finished
+            held.append(c)
+        time.sleep(0.3)
+        other = socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.2", 0))
+        other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        t0 = time.monotonic()
+        out = read_all(other, 5)
+        other.close()
+        assert statuses_of(out) == [200] and time.monotonic() - t0 < 1.0
+    finally:
+        for c in held:
+            c.close()
+        assert srv.stop() == 0
 
 
 def test_connections_over_the_cap_wait_for_a_free_one(tmp_path):
@@ -667,6 +828,130 @@ def test_64_parallel_clients_all_get_the_right_answer(server, images):
             assert json.loads(body)["orientation"] == 90
         else:
             assert headers["x-faceup-orientation"] == "90"
+
+
+# --- who may call: API keys and CORS -------------------------------------------------------------
+
+KEYS = b"# keys of the tests\n\nsecret-key-1\n  other.key2/+=  \r\n"
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keyed")
+    (d / "keys").write_bytes(KEYS)
+    s = Server(d, "--threads", "1", "--api-key-file", str(d / "keys"))
+    yield s
+    assert s.stop() == 0
+
+
+def test_api_key_is_required_except_on_the_probes(keyed, images):
+    assert get(keyed, "/healthz")[0] == 200 and get(keyed, "/readyz")[0] == 200
+    for path in ("/metrics", "/openapi.json", "/", "/v2/nothing"):
+        status, headers, body = get(keyed, path)
+        assert status == 401 and headers["www-authenticate"] == "Bearer", path
+        assert error_code(body) == "unauthorized"
+    status, _, _ = post(keyed, "/v1/detect", images["small.jpg"], "image/jpeg")
+    assert status == 401
+
+
+@pytest.mark.parametrize("authorization,status", [
+    ("Bearer secret-key-1", 200), ("bearer other.key2/+=", 200), ("BEARER  secret-key-1", 200),
+    ("Bearer secret-key-", 401), ("Bearer secret-key-12", 401), ("Bearer other.key2", 401),
+    ("Basic c2VjcmV0LWtleS0x", 401), ("secret-key-1", 401), ("Bearer ", 401),
+    ("Bearer # keys of the tests", 401),
+])
+def test_only_a_listed_bearer_key_opens(keyed, images, authorization, status):
+    got, _, _ = request(keyed, "POST", "/v1/detect", images["small.jpg"],
+                        {"Content-Type": "image/jpeg", "Authorization": authorization})
+    assert got == status
+    assert request(keyed, "GET", "/metrics", headers={"Authorization": authorization})[0] == status
+
+
+def test_keys_are_never_logged(keyed):
+    request(keyed, "GET", "/metrics", headers={"Authorization": "Bearer secret-key-1"})
+    request(keyed, "GET", "/metrics?secret-key-1", headers={"Authorization": "Bearer wrong-key"})
+    time.sleep(0.2)
+    text = keyed.text()
+    assert "wrong-key" not in text and "other.key2" not in text
+    assert "secret-key-1" not in text.replace("GET /metrics?secret-key-1", "")   # only its own URL
+    assert "API keys required" in text
+
+
+def test_api_key_file_from_the_environment(tmp_path):
+    (tmp_path / "keys").write_bytes(b"env-key\n")
+    srv = Server(tmp_path, "--threads", "1", env={"FACEUP_API_KEY_FILE": str(tmp_path / "keys")})
+    try:
+        assert get(srv, "/metrics", check=False)[0] == 401
+        assert request(srv, "GET", "/metrics", headers={"Authorization": "Bearer env-key"},
+                       validate=False)[0] == 200
+    finally:
+        assert srv.stop() == 0
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"", b"no key"), (b"# only a comment\n\n", b"no key"), (b"good\nhas space\n", b"line 2"),
+    (None, b"keys"),
+])
+def test_unusable_key_file_stops_the_server(tmp_path, content, why):
+    path = tmp_path / "keys"
+    if content is not None:
+        path.write_bytes(content)
+    r = subprocess.run([FACEUP, "serve", "--port", "0", "--api-key-file", str(path)],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1 and why in r.stderr, r.stderr
+    assert b"has space" not in r.stderr   # the key itself is not printed
+
+
+@pytest.fixture(scope="module")
+def cors(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("cors"), "--threads", "1",
+               "--cors-origin", "https://a.example", "--cors-origin", "http://localhost:3000")
+    yield s
+    assert s.stop() == 0
+
+
+def test_cors_allows_only_the_listed_origins(cors, server, images):
+    status, headers, _ = request(cors, "POST", "/v1/fix", images["small.jpg"],
+                                 {"Content-Type": "image/jpeg", "Origin": "http://localhost:3000"})
+    assert status == 200 and headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "X-Faceup-Orientation" in headers["access-control-expose-headers"]
+    assert "Origin" in headers["vary"]
+    for origin in ("https://evil.example", "https://a.example.evil", "null"):
+        _, headers, _ = request(cors, "GET", "/healthz", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in headers and "Origin" in headers["vary"]
+    # none by default
+    _, headers, _ = request(server, "GET", "/healthz", headers={"Origin": "https://a.example"})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_cors_preflight_is_answered_for_a_listed_origin(cors, server):
+    ask = {"Origin": "https://a.example", "Access-Control-Request-Method": "POST",
+           "Access-Control-Request-Headers": "authorization, content-type"}
+    status, headers, body = request(cors, "OPTIONS", "/v1/detect", headers=ask, validate=False)
+    assert status == 204 and body == b""
+    assert headers["access-control-allow-origin"] == "https://a.example"
+    assert headers["access-control-allow-methods"] == "POST, OPTIONS"
+    assert "Authorization" in headers["access-control-allow-headers"]
+    assert int(headers["access-control-max-age"]) > 0
+    status, headers, _ = request(cors, "OPTIONS", "/v1/detect", validate=False,
+                                 headers=dict(ask, Origin="https://evil.example"))
+    assert status == 405 and "access-control-allow-origin" not in headers
+    assert request(server, "OPTIONS", "/v1/detect", headers=ask, validate=False)[0] == 405
+
+
+def test_cors_preflight_needs_no_key(tmp_path):
+    (tmp_path / "keys").write_bytes(b"k\n")
+    srv = Server(tmp_path, "--threads", "1", "--api-key-file", str(tmp_path / "keys"),
+                 "--cors-origin", "https://a.example")
+    try:
+        status, headers, _ = request(srv, "OPTIONS", "/v1/fix", validate=False, headers={
+            "Origin": "https://a.example", "Access-Control-Request-Method": "POST"})
+        assert status == 204 and headers["access-control-allow-origin"] == "https://a.example"
+        status, headers, _ = request(srv, "GET", "/metrics", validate=False,
+                                     headers={"Origin": "https://a.example"})
+        assert status == 401 and headers["access-control-allow-origin"] == "https://a.example"
+    finally:
+        assert srv.stop() == 0
 
 
 # --- observability --------------------------------------------------------------------------------
