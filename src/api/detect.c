@@ -70,7 +70,14 @@ int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result
         return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, "faceup_detect",
                        "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
     int min_side = h->detail > FU_DECIDE_DECODE ? h->detail : FU_DECIDE_DECODE;
-    int rc = fu_image_decode(h->codec, data, size, h->max_pixels, min_side, &h->stored, probe,
+    /* the header first: what the decode and the EXIF turn will hold, within the budget */
+    int rc = fu_image_probe_with(h->codec, data, size, h->max_pixels, probe, err);
+    if (rc == FACEUP_OK &&
+        fu_check_memory(h, "faceup_detect", probe,
+                        fu_decode_cost(probe, min_side, probe->exif_orientation > 1)) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_PIXELS;
+    if (rc == FACEUP_OK)
+        rc = fu_image_decode(h->codec, data, size, h->max_pixels, min_side, &h->stored, probe,
                              err);
     if (rc != FACEUP_OK) {
         trim(h);

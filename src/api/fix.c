@@ -62,6 +62,12 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     int rc;
     int nothing_to_do = target == probe->format && fu_d4_is_identity(plan.t) &&
                         plan.keep_metadata && !(plan.reset_orientation && exif > 1);
+    int pixels = target != probe->format ? !h->lossless_only
+                                         : !(fu_d4_is_identity(plan.t) && plan.keep_metadata);
+    /* the pixels' cost, and the output, about the size of the input */
+    if (pixels && fu_check_memory(h, fn, probe,
+                                  fu_fix_cost(probe, target) + (long long)size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_PIXELS;
     if (nothing_to_do) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
