@@ -227,6 +227,16 @@ FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed
 FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
                                       faceup_fixed **fixed);
 
+/* What faceup_detect (fix = 0), or faceup_fix and faceup_fix_orientation (fix = 1, assuming
+ * the image gets turned), would hold for the pixels of these bytes at most, estimated from the
+ * header alone with the handle's options: the figure those calls check against
+ * FACEUP_PARAM_MAX_MEMORY, for a caller that shares one memory budget between handles (faceup
+ * serve reserves it before each call). Sets *bytes and returns FACEUP_OK, or the error the call
+ * would give on the header (FACEUP_ERR_FORMAT, _DECODE, _TOO_MANY_PIXELS, _TOO_MANY_BYTES),
+ * *bytes then 0. Decodes nothing; one thread at a time on a handle, as every call. */
+FACEUP_API int faceup_memory_needed(faceup *h, const void *data, size_t size, int fix,
+                                    double *bytes);
+
 /* Free a fix output. faceup_fixed_free(NULL) does nothing. */
 FACEUP_API void faceup_fixed_free(faceup_fixed *fixed);
 

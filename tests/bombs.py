@@ -107,11 +107,13 @@ def jpeg_progressive(path, width, height):
 # A fresh interpreter that runs the command as its own child: the peak RSS a child reports
 # (ru_maxrss) starts from its parent's RSS at fork and survives exec, so the command must be
 # forked from a small process, not from the test's Python with its images.
-_TRAMPOLINE = """
+TRAMPOLINE = """
 import os, sys
+import signal
 pid = os.fork()
 if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGTERM))
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as f:
     f.write(str(usage.ru_maxrss * 1024))
@@ -123,6 +125,6 @@ def run_rss(cmd, timeout=300, env=None):
     """Run cmd: (exit status, stdout, stderr, its peak RSS in bytes). Killed after `timeout`
     seconds (TimeoutExpired)."""
     with tempfile.NamedTemporaryFile("r") as rss:
-        p = subprocess.run([sys.executable, "-S", "-c", _TRAMPOLINE, rss.name, *cmd],
+        p = subprocess.run([sys.executable, "-S", "-c", TRAMPOLINE, rss.name, *cmd],
                            capture_output=True, text=True, timeout=timeout, env=env)
         return p.returncode, p.stdout, p.stderr, int(rss.read() or 0)

@@ -99,6 +99,19 @@ static void test_detect_reports_errors_as_values(void **state)
     assert_null(fixed);
     assert_non_null(strstr(faceup_errmsg(h), "512x600 image needs about"));
     assert_non_null(strstr(faceup_errmsg(h), "over the memory limit of 1048576 bytes (max_memory)"));
+    /* faceup_memory_needed says the figure the calls check: at it they run, under it not */
+    double detect_needs = 0, fix_needs = 0;
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 0, &detect_needs), FACEUP_OK);
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 1, &fix_needs), FACEUP_OK);
+    assert_true(detect_needs >= 512 * 600 * 3 && fix_needs > detect_needs);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, fix_needs), FACEUP_OK);
+    assert_int_equal(faceup_fix(h, jpg, size, &fixed), FACEUP_OK);
+    faceup_fixed_free(fixed);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, fix_needs - 1), FACEUP_OK);
+    assert_int_equal(faceup_fix(h, jpg, size, &fixed), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(faceup_memory_needed(h, "GIF89a..", 8, 0, &detect_needs), FACEUP_ERR_FORMAT);
+    assert_true(detect_needs == 0);
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 0, NULL), FACEUP_ERR_ARGUMENT);
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, 1 << 30), FACEUP_OK);
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_SAME), FACEUP_OK);
     assert_int_equal(faceup_detect(h, jpg, size / 3, &r), FACEUP_ERR_DECODE);   /* truncated */

@@ -56,6 +56,9 @@ int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
  * else FACEUP_ERR_TOO_MANY_PIXELS with a message that names the limit, in the name of `fn`. */
 int fu_check_memory(faceup *h, const char *fn, const fu_probe *probe, long long cost);
 
+/* What fu_detect_encoded holds for an image probed as `probe` (the decode, and its EXIF turn). */
+long long fu_detect_cost(const faceup *h, const fu_probe *probe);
+
 /* faceup_detect() that also returns what the header said (for faceup_fix). */
 int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result **result,
                       fu_probe *probe);
