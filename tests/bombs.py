@@ -1,14 +1,19 @@
 """Decompression bombs, made at run time: small files that decode to huge images.
 
-Used by tests/test_memory.py and bench/bench_memory.py. Each writer streams, so making a bomb
+Used by tests/test_memory.py and bench/bench_memory.py, with the two ways they measure: run_rss
+(a command's peak RSS) and Server (`faceup serve`'s, once stopped). Each writer streams, so making a bomb
 never holds its decoded pixels: PNG rows go through zlib one at a time, the WebP is written bit
 by bit, and only the JPEG (which needs an encoder) is made with Pillow, at the size asked.
 """
+import http.client
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 
@@ -128,3 +133,45 @@ def run_rss(cmd, timeout=300, env=None):
         p = subprocess.run([sys.executable, "-S", "-c", TRAMPOLINE, rss.name, *cmd],
                            capture_output=True, text=True, timeout=timeout, env=env)
         return p.returncode, p.stdout, p.stderr, int(rss.read() or 0)
+
+
+class Server:
+    """`faceup serve --port 0 ...` on loopback, run by the trampoline so that its peak RSS is
+    known once it stops."""
+
+    def __init__(self, faceup, tmp_path, *args):
+        self.rss = tmp_path / "rss"
+        self.log_path = tmp_path / "serve.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-S", "-c", TRAMPOLINE, str(self.rss), faceup, "serve",
+             "--port", "0", *args], stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 60
+        self.port = None
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            m = re.search(rb"ready: .*max memory", self.log_path.read_bytes())
+            p = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", self.log_path.read_bytes())
+            if m and p:
+                self.port = int(p.group(1))
+                return
+            time.sleep(0.05)
+        self.log.close()
+        raise AssertionError("never ready:\n" + self.log_path.read_text())
+
+    def post(self, path, body, timeout=120):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request("POST", path, body=body, headers={"Content-Type": "image/png"})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        finally:
+            c.close()
+
+    def stop(self):
+        """SIGTERM; the peak RSS in bytes."""
+        self.proc.send_signal(signal.SIGTERM)  # the trampoline passes it on
+        try:
+            self.proc.wait(60)
+        finally:
+            self.log.close()
+        return int(self.rss.read_text() or 0)

@@ -5,14 +5,8 @@ The bombs (tests/bombs.py) are made here: a few hundred bytes to a megabyte that
 detector's networks (~50 MB) and the allocator cannot make it flake: each bound is well under
 what the same command took before the change (in the comments)."""
 import concurrent.futures
-import http.client
 import os
-import re
-import signal
 import struct
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -99,52 +93,11 @@ def test_max_memory_wants_a_number_of_bytes():
 
 # ---- faceup serve: one memory budget for every request ------------------------------------------
 
-class Server:
-    """`faceup serve --port 0 ...` on loopback, run by the trampoline so that its peak RSS is
-    known once it stops."""
-
-    def __init__(self, tmp_path, *args):
-        self.rss = tmp_path / "rss"
-        self.log_path = tmp_path / "serve.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-S", "-c", bombs.TRAMPOLINE, str(self.rss), FACEUP, "serve",
-             "--port", "0", *args], stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 60
-        self.port = None
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            m = re.search(rb"ready: .*max memory", self.log_path.read_bytes())
-            p = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", self.log_path.read_bytes())
-            if m and p:
-                self.port = int(p.group(1))
-                return
-            time.sleep(0.05)
-        raise AssertionError("never ready:\n" + self.log_path.read_text())
-
-    def post(self, path, body, timeout=120):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request("POST", path, body=body, headers={"Content-Type": "image/png"})
-            r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
-        finally:
-            c.close()
-
-    def stop(self):
-        """SIGTERM; the peak RSS in bytes."""
-        self.proc.send_signal(signal.SIGTERM)  # the trampoline passes it on
-        try:
-            self.proc.wait(60)
-        finally:
-            self.log.close()
-        return int(self.rss.read_text() or 0)
-
-
 def test_serve_reserves_each_image_from_one_budget(tmp_path):
     # 4000x4000 RGBA 16-bit, turned: each fix holds ~130 MB; a budget of 320 MB takes two
     src = bombs.png(str(tmp_path / "b.png"), 4000, 4000, depth=16, colour=6)
     body = open(src, "rb").read()
-    srv = Server(tmp_path, "--threads", "4", "--max-memory", str(320 * MB), "--queue", "16")
+    srv = bombs.Server(FACEUP, tmp_path, "--threads", "4", "--max-memory", str(320 * MB), "--queue", "16")
     try:
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda _: srv.post("/v1/fix?orientation=90", body), range(4)))
