@@ -19,7 +19,7 @@
 typedef struct options {
     char **files;
     int json;
-    long long jobs, max_bytes, max_pixels, detail;
+    long long jobs, max_bytes, max_pixels, max_memory, detail;
     double face_threshold;
     int any_failed;
 } options;
@@ -66,6 +66,7 @@ static void *open_handle(void *ctx, int slot)
     if (h) {
         faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)o->max_pixels);
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)o->max_bytes);
+        faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, (double)o->max_memory);
         faceup_set_param(h, FACEUP_PARAM_FACE_THRESHOLD, o->face_threshold);
         faceup_set_param(h, FACEUP_PARAM_DETAIL, (double)o->detail);
     }
@@ -99,8 +100,8 @@ static void emit(void *ctx, int i, char *line, int failed)
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: faceup detect [--json] [-j N] [--max-pixels N] [--max-bytes N] [--face-threshold S]\n"
-            "                     [--detail N] FILE...\n"
+            "usage: faceup detect [--json] [-j N] [--max-pixels N] [--max-bytes N] [--max-memory BYTES]\n"
+            "                     [--face-threshold S] [--detail N] FILE...\n"
             "\n"
             "Report how each image is turned: the clockwise angle (0/90/180/270) by which the\n"
             "upright picture was turned, or 'undecided' (JSON null) when there is no face or the\n"
@@ -110,6 +111,9 @@ static void usage(FILE *to)
             "  -j, --jobs N      images decided in parallel (default: number of CPUs)\n"
             "  --max-pixels N    refuse images over N pixels, read from the header (default 100000000)\n"
             "  --max-bytes N     refuse files over N bytes (default 268435456)\n"
+            "  --max-memory BYTES  refuse an image whose decode would hold more than BYTES for\n"
+            "                    its pixels, estimated from the header, per job (default\n"
+            "                    1073741824, at least 1048576)\n"
             "  --face-threshold S  lowest detector score listed as a face, 0..1 (default 0.5);\n"
             "                    it filters the list only, never the answer\n"
             "  --detail N        longest side in pixels of the finest face search, 192..16384\n"
@@ -125,6 +129,7 @@ static int parse_options(int argc, char **argv, options *o)
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'J'},   {"jobs", required_argument, NULL, 'j'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
+        {"max-memory", required_argument, NULL, 'M'},
         {"face-threshold", required_argument, NULL, 'T'},
         {"detail", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0},
@@ -146,6 +151,10 @@ static int parse_options(int argc, char **argv, options *o)
         case 'B':
             if (cli_parse_int(optarg, 1, 1000000000000000LL, &o->max_bytes))
                 bad = "--max-bytes wants a positive number";
+            break;
+        case 'M':
+            if (cli_parse_int(optarg, 1 << 20, 1000000000000000LL, &o->max_memory))
+                bad = "--max-memory wants a number of bytes, at least 1048576";
             break;
         case 'T':
             if (cli_parse_unit(optarg, &o->face_threshold))
@@ -172,7 +181,7 @@ int cli_detect(int argc, char **argv)
     if (cli_library_defaults("detect", &d) != 0)
         return 1;
     options o = {.jobs = cli_ncpu(), .max_pixels = d.max_pixels, .max_bytes = d.max_bytes,
-                 .face_threshold = d.face_threshold, .detail = d.detail};
+                 .max_memory = d.max_memory, .face_threshold = d.face_threshold, .detail = d.detail};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;

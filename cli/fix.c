@@ -463,7 +463,7 @@ typedef struct options {
     int orientation; /* --orientation: the turn of every input, told; -1: detect it */
     faceup_format format; /* --format */
     double min_confidence;
-    long long max_bytes, max_pixels;
+    long long max_bytes, max_pixels, max_memory;
 } options;
 
 /* Everything the workers and the main thread share. */
@@ -631,6 +631,7 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, opt->min_confidence);
         faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, (double)opt->max_pixels);
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
+        faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, (double)opt->max_memory);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
         faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, opt->format);
@@ -726,6 +727,9 @@ static void usage(FILE *to)
             "                          fields plus action, rotated, path, dry_run, output\n"
             "      --max-pixels N      refuse images over N pixels (default 100000000)\n"
             "      --max-bytes N       refuse files over N bytes (default 268435456)\n"
+            "      --max-memory BYTES  refuse an image whose decode or turn would hold more\n"
+            "                          than BYTES for its pixels, estimated from the header,\n"
+            "                          per job (default 1073741824, at least 1048576)\n"
             "  -h, --help              this help\n"
             "\n"
             "Files are never half-written: a temporary file beside the target, with no name\n"
@@ -756,6 +760,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"jobs", required_argument, NULL, 'j'},     {"min-confidence", required_argument, NULL, 'C'},
         {"strip-metadata", no_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
+        {"max-memory", required_argument, NULL, 'M'},
         {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
         {"lossless-only", no_argument, NULL, 'L'},  {"format", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
@@ -800,6 +805,11 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'B':
             if (cli_parse_int(optarg, 1, 1000000000000000LL, &o->max_bytes))
                 return fprintf(stderr, "faceup fix: --max-bytes wants a positive number\n"), -1;
+            break;
+        case 'M':
+            if (cli_parse_int(optarg, 1 << 20, 1000000000000000LL, &o->max_memory))
+                return fprintf(stderr, "faceup fix: --max-memory wants a number of bytes, at "
+                                       "least 1048576\n"), -1;
             break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -866,7 +876,8 @@ int cli_fix(int argc, char **argv)
     if (cli_library_defaults("fix", &d) != 0)
         return 1;
     options opt = {.keep_metadata = 1, .orientation = -1, .min_confidence = d.min_confidence,
-                   .max_pixels = d.max_pixels, .max_bytes = d.max_bytes};
+                   .max_pixels = d.max_pixels, .max_bytes = d.max_bytes,
+                   .max_memory = d.max_memory};
     int recursive = 0;
     long long jobs = cli_ncpu();
     int rc = parse_options(argc, argv, &opt, &recursive, &jobs);

@@ -19,6 +19,7 @@ int cli_library_defaults(const char *cmd, cli_defaults *d)
     }
     d->max_pixels = (long long)faceup_get_param(h, FACEUP_PARAM_MAX_PIXELS);
     d->max_bytes = (long long)faceup_get_param(h, FACEUP_PARAM_MAX_BYTES);
+    d->max_memory = (long long)faceup_get_param(h, FACEUP_PARAM_MAX_MEMORY);
     d->detail = (long long)faceup_get_param(h, FACEUP_PARAM_DETAIL);
     d->face_threshold = faceup_get_param(h, FACEUP_PARAM_FACE_THRESHOLD);
     d->min_confidence = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);

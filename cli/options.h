@@ -7,7 +7,7 @@
 /* The library's defaults of the options the subcommands share (read from a new handle, so the
  * numbers live in one place). */
 typedef struct cli_defaults {
-    long long max_pixels, max_bytes, detail;
+    long long max_pixels, max_bytes, max_memory, detail;
     double face_threshold, min_confidence;
 } cli_defaults;
 

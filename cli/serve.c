@@ -44,6 +44,11 @@ static void usage(FILE *to)
             "                       (FACEUP_MAX_BODY, default 33554432)\n"
             "  --max-pixels N       largest image, width x height; more gets 422\n"
             "                       (FACEUP_MAX_PIXELS, default 50000000)\n"
+            "  --max-memory BYTES   what the pixels of all images being decided may hold at\n"
+            "                       once, estimated from each header before decoding; an image\n"
+            "                       that does not fit now gets 503, one over it all 422\n"
+            "                       (FACEUP_MAX_MEMORY, default 1610612736: 1.5 GiB, under\n"
+            "                       faceup.service's MemoryMax=2G)\n"
             "  --timeout S          seconds a client has for each of sending the body (then 408)\n"
             "                       and reading the answer (FACEUP_TIMEOUT, default 30)\n"
             "  --header-timeout S   seconds a client has to send a request's headers, and may be\n"
@@ -183,6 +188,8 @@ int cli_serve(int argc, char **argv)
         {"--queue", "FACEUP_QUEUE", 1, 1000000, &cfg.queue, NULL, NULL},
         {"--max-body", "FACEUP_MAX_BODY", 1, 1LL << 40, NULL, &cfg.max_body, NULL},
         {"--max-pixels", "FACEUP_MAX_PIXELS", 1, 4000000000000LL, NULL, NULL, &cfg.max_pixels},
+        {"--max-memory", "FACEUP_MAX_MEMORY", 1 << 20, 1000000000000000LL, NULL, NULL,
+         &cfg.max_memory},
         {"--timeout", "FACEUP_TIMEOUT", 1, 86400, &cfg.timeout, NULL, NULL},
         {"--header-timeout", "FACEUP_HEADER_TIMEOUT", 1, 86400, &cfg.header_timeout, NULL, NULL},
         {"--max-connections", "FACEUP_MAX_CONNECTIONS", 1, 100000, &cfg.max_connections, NULL,

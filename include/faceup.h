@@ -53,7 +53,9 @@ typedef enum faceup_status {
     FACEUP_ERR_NOMEM = -2,       /* an allocation failed */
     FACEUP_ERR_FORMAT = -3,      /* not an image faceup reads (JPEG, PNG, WebP) */
     FACEUP_ERR_DECODE = -4,      /* a known format, but damaged or truncated */
-    FACEUP_ERR_TOO_MANY_PIXELS = -5, /* width x height over FACEUP_PARAM_MAX_PIXELS (read from the header) */
+    FACEUP_ERR_TOO_MANY_PIXELS = -5, /* width x height over FACEUP_PARAM_MAX_PIXELS, or the memory its
+                                        decode or fix would take over FACEUP_PARAM_MAX_MEMORY (both
+                                        read from the header, before any pixel is decoded) */
     FACEUP_ERR_TOO_MANY_BYTES = -6,  /* the encoded input is over FACEUP_PARAM_MAX_BYTES */
     FACEUP_ERR_ENCODE = -7,      /* writing the output image failed */
     FACEUP_ERR_INTERNAL = -8     /* a bug in faceup: please report it */
@@ -75,9 +77,15 @@ typedef enum faceup_param {
                                         to list faces of ~20 px in large photos: the image is then
                                         also searched at that size, in 640-px tiles (slower, and a
                                         JPEG is decoded at up to that size) */
-    FACEUP_PARAM_LOSSLESS_ONLY = 8   /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
+    FACEUP_PARAM_LOSSLESS_ONLY = 8,  /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
                                         image; one that cannot be fixed without it is handed back
                                         unchanged, with reencode_refused set (default 0) */
+    FACEUP_PARAM_MAX_MEMORY = 9      /* largest memory in bytes one call may hold for an image's
+                                        pixels (default 1 GiB, at least 1 MiB). Estimated from the
+                                        header before decoding (width x height x bytes a pixel x
+                                        copies held, the coefficients of a progressive JPEG);
+                                        over it is FACEUP_ERR_TOO_MANY_PIXELS. The detector's
+                                        networks (~30 MB at the default detail) come on top */
 } faceup_param;
 
 typedef enum faceup_format {
@@ -218,6 +226,16 @@ FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed
  * displayed size of the image, no faces. Another orientation is FACEUP_ERR_ARGUMENT. */
 FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,
                                       faceup_fixed **fixed);
+
+/* What faceup_detect (fix = 0), or faceup_fix and faceup_fix_orientation (fix = 1, assuming
+ * the image gets turned), would hold for the pixels of these bytes at most, estimated from the
+ * header alone with the handle's options: the figure those calls check against
+ * FACEUP_PARAM_MAX_MEMORY, for a caller that shares one memory budget between handles (faceup
+ * serve reserves it before each call). Sets *bytes and returns FACEUP_OK, or the error the call
+ * would give on the header (FACEUP_ERR_FORMAT, _DECODE, _TOO_MANY_PIXELS, _TOO_MANY_BYTES),
+ * *bytes then 0. Decodes nothing; one thread at a time on a handle, as every call. */
+FACEUP_API int faceup_memory_needed(faceup *h, const void *data, size_t size, int fix,
+                                    double *bytes);
 
 /* Free a fix output. faceup_fixed_free(NULL) does nothing. */
 FACEUP_API void faceup_fixed_free(faceup_fixed *fixed);

@@ -241,9 +241,42 @@ static void release_fixed(void *p)
     faceup_fixed_free(p);
 }
 
+/* Reserve from the budget what the call will hold for `file`'s pixels: 0 (*held set, 0 when
+ * nothing was taken), or -1 with a 503 in *out. A header the call will refuse anyway, or an image
+ * over the whole budget (each handle's FACEUP_PARAM_MAX_MEMORY, so 422), takes nothing. */
+static int reserve(const srv_image_request *req, faceup *h, const srv_part *file,
+                   long long *held, srv_reply *out)
+{
+    double need = 0;
+    *held = 0;
+    if (!req->memory ||
+        faceup_memory_needed(h, file->data, file->size, req->ep == SRV_EP_FIX, &need) != FACEUP_OK ||
+        need > (double)req->memory->budget)
+        return 0;
+    long long n = (long long)need;
+    if (atomic_fetch_add(&req->memory->used, n) + n > req->memory->budget) {
+        atomic_fetch_sub(&req->memory->used, n);
+        srv_reply_error(out, 503, "overloaded",
+                        "the images in hand hold the memory budget (%lld bytes); this one needs "
+                        "%lld", req->memory->budget, n);
+        return -1;
+    }
+    *held = n;
+    return 0;
+}
+
+static void give_back(const srv_image_request *req, long long held)
+{
+    if (held)
+        atomic_fetch_sub(&req->memory->used, held);
+}
+
 static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
 {
     const srv_part *file = &req->files[0];
+    long long held;
+    if (reserve(req, h, file, &held, out) != 0)
+        return;
     double saved = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);
     if (req->has_min_confidence)
         faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, req->min_confidence);
@@ -251,6 +284,7 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     int rc = req->orientation >= 0
                  ? faceup_fix_orientation(h, file->data, file->size, req->orientation, &fixed)
                  : faceup_fix(h, file->data, file->size, &fixed);
+    give_back(req, held);
     faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
     if (rc != FACEUP_OK) {
         reply_faceup_error(out, rc, faceup_errmsg(h));
@@ -290,7 +324,14 @@ static void run_detect(const srv_image_request *req, faceup *h, srv_reply *out)
     for (int i = 0; i < req->n_files && !failed; i++) {
         const srv_part *file = &req->files[i];
         faceup_result *r = NULL;
+        long long held;
+        if (reserve(req, h, file, &held, out) != 0) {
+            fclose(f);
+            free(text);
+            return;
+        }
         int rc = faceup_detect(h, file->data, file->size, &r);
+        give_back(req, held);
         char one[16] = "error";
         if (rc == FACEUP_OK) {
             decision_text(one, sizeof one, r->orientation);

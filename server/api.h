@@ -18,6 +18,8 @@
 #include "endpoint.h"
 #include "faceup.h"
 #include "http_parse.h"
+#include <stdatomic.h>
+
 #include "metrics.h"
 
 #define SRV_REPLY_HEADERS 6
@@ -48,6 +50,14 @@ typedef struct srv_request_head {
 } srv_request_head;
 
 /* An image request from its headers to its answer. */
+/* The memory all images being decided at once may hold for their pixels (--max-memory): each
+ * call reserves the library's estimate (faceup_memory_needed) before it decodes and gives it
+ * back after; one that does not fit is answered 503 with Retry-After. */
+typedef struct srv_memory {
+    atomic_llong used;
+    long long budget;
+} srv_memory;
+
 typedef struct srv_image_request {
     srv_endpoint ep;
     srv_content_type ctype;
@@ -57,6 +67,7 @@ typedef struct srv_image_request {
     srv_part files[SRV_PARTS_MAX];         /* what to decide, in order; point into the body */
     int n_files;
     srv_metrics *metrics;                 /* decisions are counted here */
+    srv_memory *memory;                   /* reserved from before each decode; NULL: none */
 } srv_image_request;
 
 /* What the GET endpoints report. */

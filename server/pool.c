@@ -48,6 +48,7 @@ static void *worker(void *arg)
     faceup *h = faceup_create();
     int ok = h && faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, p->cfg.max_pixels) == FACEUP_OK &&
              faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, p->cfg.max_bytes) == FACEUP_OK &&
+             faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, p->cfg.max_memory) == FACEUP_OK &&
              warm_up(h) == FACEUP_OK;
     pthread_mutex_lock(&p->mu);
     if (ok)

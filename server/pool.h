@@ -23,6 +23,7 @@ typedef struct srv_pool_config {
     int capacity;        /* jobs waiting for a worker, >= 1 */
     double max_pixels;   /* FACEUP_PARAM_MAX_PIXELS of every handle */
     double max_bytes;    /* FACEUP_PARAM_MAX_BYTES of every handle */
+    double max_memory;   /* FACEUP_PARAM_MAX_MEMORY of every handle: the whole budget */
 } srv_pool_config;
 
 typedef struct srv_pool srv_pool;

@@ -63,6 +63,7 @@ typedef struct server {
      * request, this bounds max-connections of them uploading together. */
     atomic_size_t buffered;
     size_t budget;
+    srv_memory memory;         /* what the images being decided hold */
     size_t late_body_size;   /* of the watchdog's 408 */
     atomic_int refused_body;   /* refuse_body() closed a connection on purpose */
 } server;
@@ -334,6 +335,7 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
     if (srv_api_check_head(&rq->img, rq->ep, &head, s->cfg.max_body, &rq->reply) != 0)
         return reply_early(rq);
     rq->img.metrics = s->metrics;
+    rq->img.memory = &s->memory;
     return MHD_YES;
 }
 
@@ -595,6 +597,7 @@ void srv_server_defaults(srv_server_config *cfg, int ncpu)
     cfg->header_timeout = 10;
     cfg->max_body = 32u << 20;
     cfg->max_pixels = 50e6;
+    cfg->max_memory = 1536.0 * (1 << 20); /* under faceup.service's MemoryMax=2G */
     cfg->api_keys = NULL;
     cfg->api_keys_size = 0;
     cfg->api_key_file = NULL;
@@ -657,9 +660,12 @@ int srv_server_run(const srv_server_config *cfg)
     atomic_init(&s.stopping, 0);
     atomic_init(&s.buffered, 0);
     atomic_init(&s.refused_body, 0);
+    atomic_init(&s.memory.used, 0);
+    s.memory.budget = (long long)cfg->max_memory;
 
     int rc = 1;
-    srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body};
+    srv_pool_config pc = {cfg->threads, cfg->queue, cfg->max_pixels, (double)cfg->max_body,
+                          cfg->max_memory};
     s.metrics = srv_metrics_create();
     const char *why = "";
     int line = 0;
@@ -684,10 +690,10 @@ int srv_server_run(const srv_server_config *cfg)
         goto done;
     }
     fprintf(stderr, "ready: %d workers, queue %d, max body %llu bytes, max pixels %.0f, "
-                    "timeout %d s, header timeout %d s, %d connections per address, API keys %s, "
+                    "max memory %.0f bytes, timeout %d s, header timeout %d s, %d connections per address, API keys %s, "
             "%d CORS origins\n",
             cfg->threads, cfg->queue, (unsigned long long)cfg->max_body, cfg->max_pixels,
-            cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip,
+            cfg->max_memory, cfg->timeout, cfg->header_timeout, cfg->max_conn_per_ip,
             srv_access_needs_key(s.access) ? "required" : "off", cfg->n_cors_origins);
 
     int sig = 0;

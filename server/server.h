@@ -26,6 +26,7 @@ typedef struct srv_server_config {
     int header_timeout;     /* seconds for a request's headers, and idle between requests */
     uint64_t max_body;      /* request body bytes */
     double max_pixels;      /* width x height of one image */
+    double max_memory;      /* bytes the pixels of all images in hand may hold (api.h) */
     const char *api_keys;   /* the text of the key file (access.h), NULL: no key needed */
     size_t api_keys_size;
     const char *api_key_file;   /* its name, for messages */

@@ -64,6 +64,10 @@ static void test_params_are_validated_and_kept(void **state)
     assert_int_equal(faceup_set_param(h, (faceup_param)99, 1), FACEUP_ERR_ARGUMENT);
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_FACE_THRESHOLD, 0.7), FACEUP_OK);
     assert_true(faceup_get_param(h, FACEUP_PARAM_FACE_THRESHOLD) == 0.7);
+    assert_true(faceup_get_param(h, FACEUP_PARAM_MAX_MEMORY) == 1 << 30);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, 1 << 19), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, 1 << 20), FACEUP_OK);
+    assert_true(faceup_get_param(h, FACEUP_PARAM_MAX_MEMORY) == 1 << 20);
     faceup_destroy(h);
 }
 
@@ -87,6 +91,29 @@ static void test_detect_reports_errors_as_values(void **state)
     assert_int_equal(faceup_detect(h, jpg, size, &r), FACEUP_ERR_TOO_MANY_PIXELS);
     assert_int_equal(faceup_detect(h, jpg, size / 3, &r), FACEUP_ERR_TOO_MANY_PIXELS);
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_PIXELS, 1e8), FACEUP_OK);
+    /* 512x600 decoded whole for a fix to PNG: about 2 MB, over a 1 MiB budget */
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, 1 << 20), FACEUP_OK);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_PNG), FACEUP_OK);
+    faceup_fixed *fixed = NULL;
+    assert_int_equal(faceup_fix(h, jpg, size, &fixed), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_null(fixed);
+    assert_non_null(strstr(faceup_errmsg(h), "512x600 image needs about"));
+    assert_non_null(strstr(faceup_errmsg(h), "over the memory limit of 1048576 bytes (max_memory)"));
+    /* faceup_memory_needed says the figure the calls check: at it they run, under it not */
+    double detect_needs = 0, fix_needs = 0;
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 0, &detect_needs), FACEUP_OK);
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 1, &fix_needs), FACEUP_OK);
+    assert_true(detect_needs >= 512 * 600 * 3 && fix_needs > detect_needs);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, fix_needs), FACEUP_OK);
+    assert_int_equal(faceup_fix(h, jpg, size, &fixed), FACEUP_OK);
+    faceup_fixed_free(fixed);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, fix_needs - 1), FACEUP_OK);
+    assert_int_equal(faceup_fix(h, jpg, size, &fixed), FACEUP_ERR_TOO_MANY_PIXELS);
+    assert_int_equal(faceup_memory_needed(h, "GIF89a..", 8, 0, &detect_needs), FACEUP_ERR_FORMAT);
+    assert_true(detect_needs == 0);
+    assert_int_equal(faceup_memory_needed(h, jpg, size, 0, NULL), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, 1 << 30), FACEUP_OK);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_SAME), FACEUP_OK);
     assert_int_equal(faceup_detect(h, jpg, size / 3, &r), FACEUP_ERR_DECODE);   /* truncated */
     /* the handle is still good after errors */
     assert_int_equal(faceup_detect(h, jpg, size, &r), FACEUP_OK);

@@ -64,6 +64,13 @@ static fu_buf make_jpeg_flags(int w, int h, int subsamp, int pf, int flags)
     return b;
 }
 
+/* What the probe says of a baseline 8-bit colour JPEG of w x h. */
+static fu_probe jpeg_probe(int w, int h, int exif)
+{
+    return (fu_probe){.format = FACEUP_FORMAT_JPEG, .width = w, .height = h,
+                      .exif_orientation = exif, .lossy = 1, .channels = 3, .depth = 8};
+}
+
 static fu_buf make_jpeg(int w, int h, int subsamp, int pf)
 {
     return make_jpeg_flags(w, h, subsamp, pf, 0);
@@ -821,7 +828,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 1, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1};
+    fu_probe pr = jpeg_probe(64, 48, 1);
     faceup_fixed f = {0};
     /* decided upright, and undecided: the same bytes back */
     for (int ccw = -1; ccw <= 0; ccw++) {
@@ -847,7 +854,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 6, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1};
+    fu_probe pr = jpeg_probe(64, 48, 6);
     faceup_fixed f = {0};
     /* EXIF 6 shows the picture turned 90 clockwise; the detector says the display is turned 90
      * clockwise: the stored pixels are upright already, only the tag changes */
@@ -888,7 +895,7 @@ static void apply_converts_to_another_format_with_metadata(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 1, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1};
+    fu_probe pr = jpeg_probe(64, 48, 1);
     static const faceup_format targets[] = {FACEUP_FORMAT_PNG, FACEUP_FORMAT_WEBP};
     for (int i = 0; i < 2; i++) {
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, targets[i]);
@@ -916,7 +923,7 @@ static void apply_lossless_only_hands_back_what_would_be_reencoded(void **state)
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, 2), FACEUP_ERR_ARGUMENT);
     fu_buf whole = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);   /* whole MCUs: lossless */
     fu_buf partial = make_jpeg(60, 44, TJSAMP_420, TJPF_RGB); /* a turn needs a re-encode */
-    fu_probe pw = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1}, pp = {FACEUP_FORMAT_JPEG, 60, 44, 0, 1};
+    fu_probe pw = jpeg_probe(64, 48, 0), pp = jpeg_probe(60, 44, 0);
     faceup_fixed f = {0};
     assert_int_equal(fu_fix_apply(h, "faceup_fix", partial.p, partial.n, &pp, 90, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_REENCODED);

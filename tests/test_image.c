@@ -174,8 +174,9 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-/* Signature + a valid IHDR for w x h 8-bit RGB + IEND: a header and nothing to decode. */
-static size_t png_header_only(uint8_t buf[64], uint32_t w, uint32_t h)
+/* Signature + a valid IHDR of w x h, depth, colour type and interlace + IEND. */
+static size_t png_header(uint8_t buf[64], uint32_t w, uint32_t h, int depth, int colour,
+                         int interlace)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     memcpy(buf, sig, 8);
@@ -183,12 +184,19 @@ static size_t png_header_only(uint8_t buf[64], uint32_t w, uint32_t h)
     memcpy(buf + 12, "IHDR", 4);
     put32(buf + 16, w);
     put32(buf + 20, h);
-    buf[24] = 8, buf[25] = 2, buf[26] = 0, buf[27] = 0, buf[28] = 0;
+    buf[24] = (uint8_t)depth, buf[25] = (uint8_t)colour, buf[26] = 0, buf[27] = 0;
+    buf[28] = (uint8_t)interlace;
     put32(buf + 29, crc32_png(buf + 12, 17));
     put32(buf + 33, 0);
     memcpy(buf + 37, "IEND", 4);
     put32(buf + 41, crc32_png(buf + 37, 4));
     return 45;
+}
+
+/* The same for 8-bit RGB, not interlaced: a header and nothing to decode. */
+static size_t png_header_only(uint8_t buf[64], uint32_t w, uint32_t h)
+{
+    return png_header(buf, w, h, 8, 2, 0);
 }
 
 /* ---- probe ------------------------------------------------------------------------------- */
@@ -369,13 +377,70 @@ static void jpeg_reduced_decode_picks_smallest_scale_keeping_min_side(void **sta
     free(b.data);
 }
 
-static void decode_ignores_min_side_for_png_and_webp(void **state)
+/* The mean of the f x f block (cut at the edges) at (bx, by) of a w x h RGB reference. */
+static void block_mean(const uint8_t *ref, int w, int h, int f, int bx, int by, int out[3])
+{
+    int n = 0, sum[3] = {0, 0, 0};
+    for (int y = by * f; y < h && y < (by + 1) * f; y++)
+        for (int x = bx * f; x < w && x < (bx + 1) * f; x++, n++)
+            for (int k = 0; k < 3; k++)
+                sum[k] += ref[(size_t)(y * w + x) * 3 + k];
+    for (int k = 0; k < 3; k++)
+        out[k] = (sum[k] + n / 2) / n;
+}
+
+/* PNG and WebP have no scaled decode of their own: with min_side they are reduced by the
+ * largest whole factor f that keeps both sides >= min_side, each f x f block averaged (PNG
+ * while reading its rows, WebP by libwebp's scaler), so a huge image is never held whole. */
+static void decode_reduces_png_and_webp_by_whole_factors(void **state)
 {
     (void)state;
-    struct blob b = fixture("webp_lossless.webp");
+    static const struct { const char *name; int tolerance; } cases[] = {
+        {"rgb8.png", 0}, {"rgba16.png", 0}, {"gray4.png", 0}, {"pal8.png", 0},
+        {"pal4_trns.png", 0}, {"rgb8_trns.png", 0}, {"webp_lossless.webp", 2},
+        {"webp_alpha.webp", 2}, {"webp_lossy.webp", 255}, /* scaled in YUV 4:2:0: the size only */
+    };
+    /* PNG (13x11): f = 5, 3, 2, 1, with cut blocks at the edges. libwebp scales by exactly
+     * w / ceil(w / f), so the WebP (48x32) factors divide both sides: f = 8, 4, 2, 1 */
+    static const int png_sides[] = {2, 3, 5, 100}, webp_sides[] = {4, 8, 16, 100};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rgb[256];
+        snprintf(rgb, sizeof rgb, "%.*s.rgb", (int)(strrchr(cases[i].name, '.') - cases[i].name),
+                 cases[i].name);
+        struct blob b = fixture(cases[i].name), want = fixture(rgb);
+        const int *min_sides = strstr(cases[i].name, ".webp") ? webp_sides : png_sides;
+        for (size_t m = 0; m < sizeof png_sides / sizeof png_sides[0]; m++) {
+            fu_image img = {0};
+            fu_probe info;
+            assert_int_equal(decode(b, min_sides[m], &img, &info), FACEUP_OK);
+            int w = info.width, h = info.height, f = (w < h ? w : h) / min_sides[m];
+            f = f < 1 ? 1 : f;
+            assert_int_equal(img.w, (w + f - 1) / f);
+            assert_int_equal(img.h, (h + f - 1) / f);
+            assert_int_equal((size_t)w * h * 3, want.size);
+            for (int y = 0; y < img.h; y++)
+                for (int x = 0; x < img.w; x++) {
+                    int mean[3];
+                    block_mean(want.data, w, h, f, x, y, mean);
+                    for (int k = 0; k < 3; k++)
+                        if (abs(img.px[(size_t)y * img.stride + 3 * x + k] - mean[k]) >
+                            cases[i].tolerance)
+                            fail_msg("%s at min_side %d: (%d,%d) %d, block mean %d",
+                                     cases[i].name, min_sides[m], x, y,
+                                     img.px[(size_t)y * img.stride + 3 * x + k], mean[k]);
+                }
+            fu_image_free(&img);
+        }
+        free(b.data);
+        free(want.data);
+    }
+    /* Adam7 fills rows in seven passes: decoded whole */
+    struct blob b = fixture("rgb8_adam7.png");
     fu_image img = {0};
-    assert_int_equal(decode(b, 8, &img, NULL), FACEUP_OK);
-    assert_int_equal(img.w, PW);
+    fu_probe info;
+    assert_int_equal(decode(b, 2, &img, &info), FACEUP_OK);
+    assert_int_equal(img.w, info.width);
+    assert_int_equal(img.h, info.height);
     fu_image_free(&img);
     free(b.data);
 }
@@ -890,6 +955,73 @@ static void absurd_header_dimensions_are_refused_before_decoding(void **state)
     free(b.data);
 }
 
+/* A JPEG fixture with the frame header (SOF0 or SOF2) patched to w x h. */
+static struct blob jpeg_sized(const char *name, int sof, int w, int h)
+{
+    struct blob b = fixture(name);
+    size_t at = 2;
+    while (at + 9 < b.size && !(b.data[at] == 0xff && b.data[at + 1] == sof))
+        at++;
+    assert_true(at + 9 < b.size);
+    b.data[at + 5] = (uint8_t)(h >> 8), b.data[at + 6] = (uint8_t)h;
+    b.data[at + 7] = (uint8_t)(w >> 8), b.data[at + 8] = (uint8_t)w;
+    return b;
+}
+
+/* What an image costs is read from its header: the pixels it decodes to and what the decoder
+ * holds on the way, not the encoded bytes. */
+static void costs_follow_decoded_pixels_not_encoded_bytes(void **state)
+{
+    (void)state;
+    char err[FU_ERRLEN];
+    fu_probe p;
+    uint8_t png[64];
+    const long long px = 6900LL * 6900;
+
+    /* 16-bit RGBA PNG: detect reads its rows into 690x690, the fix holds 8 bytes a pixel once */
+    size_t n = png_header(png, 6900, 6900, 16, 6, 0);
+    assert_int_equal(fu_image_probe(png, n, LIMIT, &p, err), FACEUP_OK);
+    assert_int_equal(p.channels, 4);
+    assert_int_equal(p.depth, 16);
+    assert_true(fu_decode_cost(&p, 640, 0) < 4 << 20);
+    assert_true(fu_decode_cost(&p, 640, 1) - fu_decode_cost(&p, 640, 0) == 690LL * 690 * 3);
+    assert_true(fu_decode_cost(&p, 0, 0) >= px * 4);
+    long long fix = fu_fix_cost(&p, FACEUP_FORMAT_PNG);
+    assert_true(fix >= px * 8 && fix < px * 8 + (4 << 20));
+    assert_true(fu_fix_cost(&p, FACEUP_FORMAT_JPEG) >= px * (4 + 3)); /* decoded, turned */
+    /* Adam7: decoded whole, as 8-bit RGBA */
+    n = png_header(png, 6900, 6900, 16, 6, 1);
+    assert_int_equal(fu_image_probe(png, n, LIMIT, &p, err), FACEUP_OK);
+    assert_true(fu_decode_cost(&p, 640, 0) >= px * 4);
+
+    /* progressive 4:2:0 JPEG of 10000x10000: libjpeg holds every coefficient, 128 bytes a
+     * block: 1250x1250 luma blocks, 625x625 of each chroma */
+    const long long coef = (1250LL * 1250 + 2 * 625LL * 625) * 128;
+    struct blob b = jpeg_sized("progressive.jpg", 0xc2, 10000, 10000);
+    assert_int_equal(fu_image_probe(b.data, b.size, LIMIT, &p, err), FACEUP_OK);
+    assert_true(p.interlaced);
+    assert_true(p.coef_bytes == coef);
+    assert_true(fu_decode_cost(&p, 640, 0) >= coef);
+    assert_true(fu_decode_cost(&p, 640, 0) < coef + (8 << 20));
+    free(b.data);
+    /* baseline 4:4:4: decoded at 1/8 without holding the coefficients; the turn holds them */
+    b = jpeg_sized("orient_1.jpg", 0xc0, 10000, 10000);
+    assert_int_equal(fu_image_probe(b.data, b.size, LIMIT, &p, err), FACEUP_OK);
+    assert_false(p.interlaced);
+    assert_true(p.coef_bytes == 1250LL * 1250 * 128 * 3);
+    assert_true(fu_decode_cost(&p, 640, 0) < 8 << 20);
+    assert_true(fu_fix_cost(&p, FACEUP_FORMAT_JPEG) >= p.coef_bytes);
+    free(b.data);
+
+    /* lossless WebP: libwebp holds the whole image as ARGB, whatever it is scaled to */
+    b = fixture("webp_lossless.webp");
+    b.data[21] = 0xff, b.data[22] = 0xff, b.data[23] = 0xff; /* 16384 x 16384 */
+    b.data[24] = (uint8_t)((b.data[24] & 0xf0) | 0x0f);
+    assert_int_equal(fu_image_probe(b.data, b.size, 4 * LIMIT, &p, err), FACEUP_OK);
+    assert_true(fu_decode_cost(&p, 640, 0) >= 16384LL * 16384 * 4);
+    free(b.data);
+}
+
 static void animated_webp_is_refused(void **state)
 {
     (void)state;
@@ -957,7 +1089,7 @@ int main(void)
         cmocka_unit_test(webp_lossless_is_exact_and_lossy_is_close),
         cmocka_unit_test(jpeg_colour_gray_progressive_and_cmyk_match_pillow),
         cmocka_unit_test(jpeg_reduced_decode_picks_smallest_scale_keeping_min_side),
-        cmocka_unit_test(decode_ignores_min_side_for_png_and_webp),
+        cmocka_unit_test(decode_reduces_png_and_webp_by_whole_factors),
         cmocka_unit_test(exif_orientation_turns_every_fixture_upright),
         cmocka_unit_test(turning_by_an_exif_orientation_follows_the_exif_specification),
         cmocka_unit_test(turning_clockwise_by_quarter_turns),
@@ -972,6 +1104,7 @@ int main(void)
         cmocka_unit_test(empty_and_foreign_bytes_are_not_an_image),
         cmocka_unit_test(truncated_files_are_decode_errors),
         cmocka_unit_test(absurd_header_dimensions_are_refused_before_decoding),
+        cmocka_unit_test(costs_follow_decoded_pixels_not_encoded_bytes),
         cmocka_unit_test(animated_webp_is_refused),
         cmocka_unit_test(corrupted_files_never_crash),
     };

@@ -62,6 +62,17 @@ static void scale_to_probe(faceup_result *r, const fu_probe *probe, const fu_ima
     }
 }
 
+/* The decode never needs more than the finest face search, nor less than the decision. */
+static int decode_side(const faceup *h)
+{
+    return h->detail > FU_DECIDE_DECODE ? h->detail : FU_DECIDE_DECODE;
+}
+
+long long fu_detect_cost(const faceup *h, const fu_probe *probe)
+{
+    return fu_decode_cost(probe, decode_side(h), probe->exif_orientation > 1);
+}
+
 int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result **result,
                       fu_probe *probe)
 {
@@ -69,9 +80,14 @@ int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result
     if ((long long)size > h->max_bytes)
         return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, "faceup_detect",
                        "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
-    int min_side = h->detail > FU_DECIDE_DECODE ? h->detail : FU_DECIDE_DECODE;
-    int rc = fu_image_decode(h->codec, data, size, h->max_pixels, min_side, &h->stored, probe,
-                             err);
+    /* the header first: what the decode and the EXIF turn will hold, within the budget */
+    int rc = fu_image_probe_with(h->codec, data, size, h->max_pixels, probe, err);
+    if (rc == FACEUP_OK &&
+        fu_check_memory(h, "faceup_detect", probe, fu_detect_cost(h, probe)) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_PIXELS;
+    if (rc == FACEUP_OK)
+        rc = fu_image_decode(h->codec, data, size, h->max_pixels, decode_side(h), &h->stored,
+                             probe, err);
     if (rc != FACEUP_OK) {
         trim(h);
         return fu_fail(h, rc, "faceup_detect", "%s", err[0] ? err : faceup_status_str(rc));

@@ -26,6 +26,12 @@
 
 #include "api/handle.h"
 
+/* What the turn to `target` holds: its pixels, and the output, about the size of the input. */
+static long long turn_cost(const fu_probe *probe, faceup_format target, size_t size)
+{
+    return fu_fix_cost(probe, target) + (long long)size;
+}
+
 int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
                  const fu_probe *probe, int rotate_ccw, faceup_fixed *out)
 {
@@ -62,6 +68,10 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     int rc;
     int nothing_to_do = target == probe->format && fu_d4_is_identity(plan.t) &&
                         plan.keep_metadata && !(plan.reset_orientation && exif > 1);
+    int pixels = target != probe->format ? !h->lossless_only
+                                         : !(fu_d4_is_identity(plan.t) && plan.keep_metadata);
+    if (pixels && fu_check_memory(h, fn, probe, turn_cost(probe, target, size)) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_PIXELS;
     if (nothing_to_do) {
         rc = fu_buf_put(&buf, data, size);
         out->path = FACEUP_FIX_UNCHANGED;
@@ -171,6 +181,32 @@ int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orienta
         return rc;
     }
     *fixed = f;
+    return FACEUP_OK;
+}
+
+int faceup_memory_needed(faceup *h, const void *data, size_t size, int fix, double *bytes)
+{
+    static const char *fn = "faceup_memory_needed";
+    if (!h || !bytes || (!data && size))
+        return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle, data or bytes");
+    *bytes = 0;
+    h->errmsg[0] = 0;
+    if ((long long)size > h->max_bytes)
+        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
+                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    fu_probe probe;
+    char err[FU_ERRLEN] = "";
+    int rc = fu_image_probe_with(h->codec, data, size, h->max_pixels, &probe, err);
+    if (rc != FACEUP_OK)
+        return fu_fail(h, rc, fn, "%s", err[0] ? err : faceup_status_str(rc));
+    long long cost = fu_detect_cost(h, &probe);
+    if (fix) {
+        faceup_format target = h->output_format == FACEUP_FORMAT_SAME
+                                   ? probe.format : (faceup_format)h->output_format;
+        long long turn = turn_cost(&probe, target, size);
+        cost = turn > cost ? turn : cost; /* the detect's workspace is given back before */
+    }
+    *bytes = (double)cost;
     return FACEUP_OK;
 }
 

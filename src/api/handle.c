@@ -69,6 +69,7 @@ faceup *faceup_create(void)
     h->threads = 1;
     h->max_pixels = 100000000LL;
     h->max_bytes = 256LL << 20;
+    h->max_memory = 1LL << 30;
     h->min_confidence = 0.5;
     h->keep_metadata = 1;
     h->output_format = FACEUP_FORMAT_SAME;
@@ -111,6 +112,11 @@ int faceup_set_param(faceup *h, faceup_param param, double v)
         if (!(v >= 1 && v <= 1e15))
             break;
         h->max_bytes = (long long)v;
+        return FACEUP_OK;
+    case FACEUP_PARAM_MAX_MEMORY:
+        if (!(v >= (1 << 20) && v <= 1e15))
+            break;
+        h->max_memory = (long long)v;
         return FACEUP_OK;
     case FACEUP_PARAM_MIN_CONFIDENCE:
         if (!(v >= 0 && v <= 1))
@@ -156,6 +162,7 @@ double faceup_get_param(const faceup *h, faceup_param param)
     case FACEUP_PARAM_THREADS: return h->threads;
     case FACEUP_PARAM_MAX_PIXELS: return (double)h->max_pixels;
     case FACEUP_PARAM_MAX_BYTES: return (double)h->max_bytes;
+    case FACEUP_PARAM_MAX_MEMORY: return (double)h->max_memory;
     case FACEUP_PARAM_MIN_CONFIDENCE: return h->min_confidence;
     case FACEUP_PARAM_KEEP_METADATA: return h->keep_metadata;
     case FACEUP_PARAM_OUTPUT_FORMAT: return h->output_format;
@@ -164,6 +171,16 @@ double faceup_get_param(const faceup *h, faceup_param param)
     case FACEUP_PARAM_LOSSLESS_ONLY: return h->lossless_only;
     }
     return -1;
+}
+
+int fu_check_memory(faceup *h, const char *fn, const fu_probe *probe, long long cost)
+{
+    if (cost <= h->max_memory)
+        return FACEUP_OK;
+    return fu_fail(h, FACEUP_ERR_TOO_MANY_PIXELS, fn,
+                   "a %dx%d image needs about %lld MiB here, over the memory limit of %lld bytes "
+                   "(max_memory)", probe->width, probe->height, (cost + (1 << 20) - 1) >> 20,
+                   h->max_memory);
 }
 
 const char *faceup_errmsg(const faceup *h)

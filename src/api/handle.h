@@ -29,6 +29,7 @@ struct faceup {
     int threads;
     long long max_pixels;
     long long max_bytes;
+    long long max_memory;
     double min_confidence;
     int keep_metadata;
     int output_format;
@@ -50,6 +51,13 @@ int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
+
+/* FACEUP_OK when `cost` bytes (fu_decode_cost, fu_fix_cost) are within FACEUP_PARAM_MAX_MEMORY,
+ * else FACEUP_ERR_TOO_MANY_PIXELS with a message that names the limit, in the name of `fn`. */
+int fu_check_memory(faceup *h, const char *fn, const fu_probe *probe, long long cost);
+
+/* What fu_detect_encoded holds for an image probed as `probe` (the decode, and its EXIF turn). */
+long long fu_detect_cost(const faceup *h, const fu_probe *probe);
 
 /* faceup_detect() that also returns what the header said (for faceup_fix). */
 int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result **result,

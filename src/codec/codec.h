@@ -32,6 +32,11 @@ typedef struct fu_probe {
     int width, height;        /* as stored (before EXIF) */
     int exif_orientation;     /* 1..8, or 0 when the file has no EXIF Orientation tag */
     int lossy;                /* WebP: 1 for VP8 (lossy), 0 for VP8L; JPEG: 1; PNG: 0 */
+    /* what the pixels cost, for fu_decode_cost and fu_fix_cost */
+    int channels;             /* samples a pixel as stored, alpha included (1..4) */
+    int depth;                /* bits a sample as stored: PNG 1..16, else 8 */
+    int interlaced;           /* PNG Adam7 or progressive JPEG: the decoder holds the whole image */
+    long long coef_bytes;     /* JPEG: the DCT coefficients of the whole image, as libjpeg holds them */
 } fu_probe;
 
 /* A decoder's state kept from one image to the next (the JPEG decompressor and the memory it
@@ -53,6 +58,10 @@ void fu_codec_trim(fu_codec *c, size_t keep);
 int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_probe *out,
                    char err[FU_ERRLEN]);
 
+/* The same with the decoder state `c` (may be NULL), so that probing allocates nothing. */
+int fu_image_probe_with(fu_codec *c, const uint8_t *data, size_t size, long long max_pixels,
+                        fu_probe *out, char err[FU_ERRLEN]);
+
 /* Decode to RGB into `out`, whose buffer is reused when large enough (out must be an image or
  * zeroed). `c` keeps the decoder between calls; NULL decodes with a temporary one. For JPEG,
  * when min_side > 0, the smallest DCT scaling factor is used whose output still has both sides
@@ -65,6 +74,22 @@ int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_pr
  * (w = h = 0) but keeps its buffer. */
 int fu_image_decode(fu_codec *c, const uint8_t *data, size_t size, long long max_pixels,
                     int min_side, fu_image *out, fu_probe *info, char err[FU_ERRLEN]);
+
+/* ---- what an image costs --------------------------------------------------------------------
+ *
+ * Memory is budgeted by decoded pixels, not by encoded bytes: a 38-byte WebP can be 10000x10000.
+ * So the cost of every decode and fix is computed from the header alone, before anything is
+ * allocated, and the caller refuses what is over its budget. Each format knows what its decoder
+ * holds at its peak (the output, the whole image for an interlaced PNG or a lossless WebP, the
+ * coefficients of a progressive JPEG, and row buffers); the estimates round up, never down. */
+
+/* Bytes held at the peak of fu_image_decode(min_side) of an image probed as p, plus `copies`
+ * more RGB images of the decoded size (the caller's EXIF turn). */
+long long fu_decode_cost(const fu_probe *p, int min_side, int copies);
+
+/* Bytes held at the peak of fu_codec_fix (target == p->format) or fu_codec_convert (another
+ * target), the output's encoded bytes not included. */
+long long fu_fix_cost(const fu_probe *p, faceup_format target);
 
 /* ---- turning the encoded image (faceup_fix) ----------------------------------------------- */
 

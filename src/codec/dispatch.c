@@ -80,6 +80,12 @@ int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_pr
     return probe_with(NULL, data, size, max_pixels, out, NULL, err);
 }
 
+int fu_image_probe_with(fu_codec *c, const uint8_t *data, size_t size, long long max_pixels,
+                        fu_probe *out, char err[FU_ERRLEN])
+{
+    return probe_with(c, data, size, max_pixels, out, NULL, err);
+}
+
 int fu_image_decode(fu_codec *c, const uint8_t *data, size_t size, long long max_pixels,
                     int min_side, fu_image *out, fu_probe *info, char err[FU_ERRLEN])
 {
@@ -97,6 +103,39 @@ int fu_image_decode(fu_codec *c, const uint8_t *data, size_t size, long long max
     if (status != FACEUP_OK)
         out->w = out->h = out->stride = 0; /* no picture; the buffer stays for the next one */
     return status;
+}
+
+/* ---- costs -------------------------------------------------------------------------------- */
+
+int fu_reduce_factor(int w, int h, int min_side)
+{
+    if (min_side <= 0)
+        return 1;
+    int f = (w < h ? w : h) / min_side;
+    /* 4096: the sum of an f x f block of 8-bit samples stays within 32 bits */
+    return f < 1 ? 1 : f > 4096 ? 4096 : f;
+}
+
+long long fu_decode_cost(const fu_probe *p, int min_side, int copies)
+{
+    const fu_format *f = fu_format_of(p->format);
+    if (!f)
+        return 0;
+    int ow = 0, oh = 0;
+    long long cost = f->decode_cost(p, min_side < 0 ? 0 : min_side, &ow, &oh);
+    return cost + (long long)copies * 3 * ow * oh;
+}
+
+long long fu_fix_cost(const fu_probe *p, faceup_format target)
+{
+    const fu_format *from = fu_format_of(p->format), *to = fu_format_of(target);
+    if (!from || !to)
+        return 0;
+    if (from == to)
+        return from->fix_cost(p);
+    /* convert.c: the full decode, its turned copy, and what the encoder holds */
+    long long px = (long long)p->width * p->height;
+    return fu_decode_cost(p, 0, 1) + px * to->encode_cost;
 }
 
 /* ---- turning ------------------------------------------------------------------------------ */

@@ -39,6 +39,12 @@ typedef struct fu_format {
     /* 8-bit RGB into out; min_side as fu_image_decode's */
     int (*decode)(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels, int min_side,
                   fu_image *out, char *err);
+    /* bytes held at the peak of decode(min_side), and the size it decodes to */
+    long long (*decode_cost)(const fu_probe *p, int min_side, int *out_w, int *out_h);
+    /* bytes held at the peak of fix() */
+    long long (*fix_cost)(const fu_probe *p);
+    /* bytes a pixel held by encode() beyond the image it is given */
+    int encode_cost;
     /* plan->t applied in the format's own terms (see fu_codec_fix) */
     int (*fix)(const uint8_t *d, size_t n, const fu_fix_plan *plan, fu_buf *out,
                faceup_fix_path *path, char *err);
@@ -79,6 +85,11 @@ int fu_fix_patch_output(const fu_format *f, const fu_fix_plan *plan, fu_buf *out
 /* The identity plan's output, common to every fixer: the input bytes, patched and checked. */
 int fu_fix_copy_patched(const fu_format *f, const uint8_t *data, size_t size,
                         const fu_fix_plan *plan, fu_buf *out, char *err);
+
+/* The largest whole factor f that keeps both sides of a w x h image, reduced to ceil(w/f) x
+ * ceil(h/f) by averaging f x f blocks, >= min_side; 1 when min_side is 0 or the image small.
+ * The reduced decode of the formats that have no scaling of their own (PNG, WebP). */
+int fu_reduce_factor(int w, int h, int min_side);
 
 /* The table of a format; NULL for none of ours. */
 const fu_format *fu_format_of(faceup_format id);

@@ -297,6 +297,21 @@ static int read_header(fu_jpeg_reader *r, const uint8_t *d, size_t n, char *err)
     return status;
 }
 
+/* What libjpeg's whole-image coefficient arrays take (a progressive decode holds them, and so
+ * does jpeg_read_coefficients): each component's blocks, rounded up to whole MCUs, 128 bytes
+ * a block. The block counts are set by jpeg_read_header. */
+static long long coef_bytes(const struct jpeg_decompress_struct *d)
+{
+    long long total = 0;
+    for (int ci = 0; ci < d->num_components; ci++) {
+        const jpeg_component_info *c = &d->comp_info[ci];
+        long long h = c->h_samp_factor, v = c->v_samp_factor;
+        long long bw = (c->width_in_blocks + h - 1) / h * h, bh = (c->height_in_blocks + v - 1) / v * v;
+        total += bw * bh * (long long)sizeof(JBLOCK);
+    }
+    return total;
+}
+
 static int probe_with(fu_codec *c, const uint8_t *d, size_t n, fu_probe *p, char *err)
 {
     struct fu_jpeg_reader local, *r = reader_of(c, &local);
@@ -307,6 +322,10 @@ static int probe_with(fu_codec *c, const uint8_t *d, size_t n, fu_probe *p, char
         p->width = (int)r->d.image_width;
         p->height = (int)r->d.image_height;
         p->lossy = 1;
+        p->channels = r->d.num_components;
+        p->depth = 8;
+        p->interlaced = r->d.progressive_mode;
+        p->coef_bytes = coef_bytes(&r->d);
         size_t len = 0;
         const uint8_t *app1 = find_segment(d, n, 0xE1, "Exif\0\0", 6, &len);
         p->exif_orientation = app1 ? fu_exif_orientation(app1, len) : 0;
@@ -344,6 +363,25 @@ static tjscalingfactor pick_scale(int w, int h, int min_side)
         if (TJSCALED(w, sf[i]) <= bw && TJSCALED(h, sf[i]) <= bh)
             return sf[i];
     return best;
+}
+
+/* The output (4 bytes a pixel for CMYK, packed later), its row pointers, the coefficients of a
+ * progressive image, and libjpeg's own buffers: a few MCU rows of every component, upsampled. */
+static long long decode_cost(const fu_probe *p, int min_side, int *out_w, int *out_h)
+{
+    tjscalingfactor sf = pick_scale(p->width, p->height, min_side);
+    *out_w = TJSCALED(p->width, sf);
+    *out_h = TJSCALED(p->height, sf);
+    long long cost = (long long)*out_w * *out_h * (p->channels == 4 ? 4 : 3) + *out_h * 8LL;
+    return cost + (p->interlaced ? p->coef_bytes : 0) + (long long)p->width * 128;
+}
+
+/* jpeg_turn.c: the source's coefficients, and when whole MCUs cannot move (a partial edge), the
+ * decoded planes and their turned copy before they are encoded again. */
+static long long fix_cost(const fu_probe *p)
+{
+    long long px = (long long)p->width * p->height;
+    return p->coef_bytes + 2 * px * p->channels + (long long)p->width * 256;
 }
 
 /* The scanlines of r->d (started) into img's rows. */
@@ -512,6 +550,9 @@ const fu_format fu_format_jpeg = {
     .sniff = sniff,
     .probe = probe_with,
     .decode = decode,
+    .decode_cost = decode_cost,
+    .fix_cost = fix_cost,
+    .encode_cost = 4, /* tjCompress2's worst-case output buffer for 4:2:0 */
     .fix = fu_fix_jpeg,
     .patch_exif = fu_jpeg_patch_exif,
     .read_meta = read_meta,

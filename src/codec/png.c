@@ -147,9 +147,13 @@ static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char 
     if (w == 0 || h == 0 || w > PNG_UINT_31_MAX || h > PNG_UINT_31_MAX)
         return fu_err(err, FACEUP_ERR_DECODE, "PNG header has invalid dimensions %lux%lu",
                       (unsigned long)w, (unsigned long)h);
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4}; /* by colour type */
     p->width = (int)w;
     p->height = (int)h;
     p->lossy = 0;
+    p->depth = d[24];
+    p->channels = d[25] < 7 && channels[d[25]] ? channels[d[25]] : 4;
+    p->interlaced = d[28] != 0;
     p->exif_orientation = exif_orientation(d, n);
     return FACEUP_OK;
 }
@@ -163,6 +167,8 @@ typedef struct png_in {
     png_structp png;
     png_infop info;
     png_bytep *rows;      /* whatever the caller reads the image into */
+    uint8_t *row;         /* one row, for the decoders that go row by row */
+    uint32_t *sums;       /* a row of block sums, for the reduced decode */
 } png_in;
 
 typedef struct png_out {
@@ -227,7 +233,11 @@ static void in_close(png_in *in)
 {
     png_destroy_read_struct(in->png ? &in->png : NULL, in->info ? &in->info : NULL, NULL);
     free(in->rows);
+    free(in->row);
+    free(in->sums);
     in->rows = NULL;
+    in->row = NULL;
+    in->sums = NULL;
 }
 
 /* Row pointers into `px`, rows `stride` bytes apart: h of them, in an array of `count`. */
@@ -260,8 +270,53 @@ static void out_close(png_out *o)
 
 /* ---- decoding --------------------------------------------------------------------------- */
 
+/* Add one decoded RGB row to the block sums of its output row. */
+static void add_row(const uint8_t *row, png_uint_32 w, int f, uint32_t *sums)
+{
+    for (png_uint_32 x = 0; x < w; x++)
+        for (int k = 0; k < 3; k++)
+            sums[x / (png_uint_32)f * 3 + k] += row[3 * x + k];
+}
+
+/* Output row `oy` from the sums of its `rows` source rows, and the sums cleared. */
+static void put_row(fu_image *out, png_uint_32 w, int f, int oy, int rows, uint32_t *sums)
+{
+    uint8_t *o = out->px + (size_t)oy * (size_t)out->stride;
+    for (int ox = 0; ox < out->w; ox++) {
+        png_uint_32 cols = w - (png_uint_32)ox * (png_uint_32)f;
+        uint32_t n = (cols < (png_uint_32)f ? cols : (png_uint_32)f) * (uint32_t)rows;
+        for (int k = 0; k < 3; k++)
+            o[3 * ox + k] = (uint8_t)((sums[3 * ox + k] + n / 2) / n);
+    }
+    memset(sums, 0, (size_t)out->w * 3 * sizeof *sums);
+}
+
+/* A non-interlaced image reduced by f while its rows are read, each f x f block averaged: only
+ * the output and two rows are ever held, whatever the size of the image. */
+static int read_reduced(png_in *in, png_uint_32 w, png_uint_32 h, int channels, int f,
+                        fu_image *out)
+{
+    int ow = (int)((w + (png_uint_32)f - 1) / (png_uint_32)f);
+    int oh = (int)((h + (png_uint_32)f - 1) / (png_uint_32)f);
+    if (fu_image_reserve(out, ow, oh, 3) != FACEUP_OK ||
+        !(in->row = malloc((size_t)w * (size_t)channels)) ||
+        !(in->sums = calloc((size_t)ow * 3, sizeof *in->sums)))
+        return FACEUP_ERR_NOMEM;
+    for (png_uint_32 y = 0; y < h; y++) {
+        png_read_row(in->png, in->row, NULL);
+        if (channels == 4) {
+            fu_image view = {in->row, (int)w, 1, (int)w * 4, 0};
+            fu_image_rgba_over_black(&view);
+        }
+        add_row(in->row, w, f, in->sums);
+        if ((y + 1) % (png_uint_32)f == 0 || y + 1 == h)
+            put_row(out, w, f, (int)(y / (png_uint_32)f), (int)(y % (png_uint_32)f) + 1, in->sums);
+    }
+    return FACEUP_OK;
+}
+
 /* The only function of the decoder that calls setjmp; all it changes lives in *in and *out. */
-static int decode_run(png_in *in, long long max_pixels, fu_image *out, char *err)
+static int decode_run(png_in *in, long long max_pixels, int min_side, fu_image *out, char *err)
 {
     if (setjmp(png_jmpbuf(in->png)))
         return fu_err(err, FACEUP_ERR_DECODE, "damaged or truncated PNG: %s", in->msg);
@@ -273,6 +328,9 @@ static int decode_run(png_in *in, long long max_pixels, fu_image *out, char *err
     if ((long long)w * h > max_pixels) /* the probe said so already; libpng read it anew */
         return fu_err(err, FACEUP_ERR_TOO_MANY_PIXELS, "image is %lux%lu pixels, over the limit",
                       (unsigned long)w, (unsigned long)h);
+    /* Adam7 needs all rows at once: each pass fills in pixels of rows it has seen before. */
+    int f = png_get_interlace_type(in->png, in->info) == PNG_INTERLACE_NONE
+                ? fu_reduce_factor((int)w, (int)h, min_side) : 1;
     /* Whatever the colour type and depth, ask for 8-bit RGB or RGBA. Gamma is ignored: the
      * detector wants the stored values, as other viewers of raw samples do. */
     png_set_expand(in->png);       /* palette -> RGB, gray < 8 bits -> 8, tRNS -> alpha */
@@ -284,15 +342,20 @@ static int decode_run(png_in *in, long long max_pixels, fu_image *out, char *err
     if ((channels != 3 && channels != 4) || png_get_bit_depth(in->png, in->info) != 8 ||
         png_get_rowbytes(in->png, in->info) != (size_t)w * (size_t)channels)
         return fu_err(err, FACEUP_ERR_INTERNAL, "unexpected PNG layout after transforms");
-    if (fu_image_reserve(out, (int)w, (int)h, channels) != FACEUP_OK ||
-        in_rows(in, out->px, h, (size_t)out->stride, h) != FACEUP_OK)
-        return fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %lux%lu image",
-                      (unsigned long)w, (unsigned long)h);
-    /* Adam7 needs all rows at once: each pass fills in pixels of rows it has seen before. */
-    png_read_image(in->png, in->rows);
+    if (f > 1) {
+        if (read_reduced(in, w, h, channels, f, out) != FACEUP_OK)
+            return fu_err(err, FACEUP_ERR_NOMEM, "out of memory reducing a %lux%lu image",
+                          (unsigned long)w, (unsigned long)h);
+    } else {
+        if (fu_image_reserve(out, (int)w, (int)h, channels) != FACEUP_OK ||
+            in_rows(in, out->px, h, (size_t)out->stride, h) != FACEUP_OK)
+            return fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %lux%lu image",
+                          (unsigned long)w, (unsigned long)h);
+        png_read_image(in->png, in->rows);
+    }
     /* Up to IEND, so that a cut file is an error whichever byte it lost, as for JPEG. */
     png_read_end(in->png, NULL);
-    if (channels == 4)
+    if (channels == 4 && f == 1)
         fu_image_rgba_over_black(out);
     return FACEUP_OK;
 }
@@ -301,20 +364,48 @@ static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels,
                   fu_image *out, char *err)
 {
     (void)c;
-    (void)min_side; /* PNG has no cheaper smaller decode */
     png_in in;
     int status = in_open(&in, d, n);
     if (status != FACEUP_OK)
         status = fu_err(err, status, "cannot create a PNG decoder");
     else
-        status = decode_run(&in, max_pixels, out, err);
+        status = decode_run(&in, max_pixels, min_side, out, err);
     in_close(&in);
     return status;
 }
 
+/* libpng's own rows: the current and previous at the file's depth, and one transformed. */
+static long long libpng_rows(const fu_probe *p)
+{
+    return 2 * ((long long)p->width * p->channels * p->depth / 8 + 2) + (long long)p->width * 8;
+}
+
+/* Reduced: the output, a row and the sums. Whole: 8-bit RGBA (a tRNS chunk may add alpha to
+ * any colour type) and its row pointers. */
+static long long decode_cost(const fu_probe *p, int min_side, int *out_w, int *out_h)
+{
+    int f = p->interlaced ? 1 : fu_reduce_factor(p->width, p->height, min_side);
+    *out_w = (p->width + f - 1) / f;
+    *out_h = (p->height + f - 1) / f;
+    if (f > 1)
+        return (long long)*out_w * *out_h * 3 + (long long)p->width * 4 +
+               (long long)*out_w * 3 * 4 + libpng_rows(p);
+    return (long long)p->width * p->height * 4 + (long long)p->height * 8 + libpng_rows(p);
+}
+
+/* The turn: one copy of the pixels at their own depth (samples under 8 bits take a byte), row
+ * pointers, one turned row, libpng's rows and zlib's windows. */
+static long long fix_cost(const fu_probe *p)
+{
+    int bpp = p->channels * (p->depth == 16 ? 2 : 1);
+    long long longer = p->width > p->height ? p->width : p->height;
+    return (long long)p->width * p->height * bpp + p->height * 8LL + longer * bpp +
+           libpng_rows(p) + (1 << 20);
+}
+
 /* ---- the turn --------------------------------------------------------------------------- */
 
-/* The pixels at their own depth. */
+/* The pixels at their own depth, and one row of the turned image. */
 typedef struct pixels {
     uint8_t *px, *turned;
     png_uint_32 w, h;
@@ -322,8 +413,8 @@ typedef struct pixels {
     size_t stride;
 } pixels;
 
-/* Read the pixels at their own depth into p->px (and room for the turned copy, and row
- * pointers for the longer side, which the turned copy's rows need too). */
+/* Read the pixels at their own depth into p->px, with room for one turned row: the turned image
+ * is made row by row as the encoder asks for it, so the image is held once, never widened. */
 static int read_pixels(png_in *in, const fu_fix_plan *plan, pixels *p, char *err)
 {
     int status = FACEUP_ERR_DECODE;
@@ -343,19 +434,20 @@ static int read_pixels(png_in *in, const fu_fix_plan *plan, pixels *p, char *err
     p->stride = png_get_rowbytes(in->png, in->info);
     if (p->stride != (size_t)p->w * (size_t)p->bpp || p->h > SIZE_MAX / 2 / p->stride)
         return fu_err(err, FACEUP_ERR_INTERNAL, "unexpected PNG row size");
-    p->px = malloc(p->stride * p->h);
-    p->turned = malloc(p->stride * p->h);
     png_uint_32 longer = p->h > p->w ? p->h : p->w;
-    if (!p->px || !p->turned || in_rows(in, p->px, p->h, p->stride, longer) != FACEUP_OK)
+    p->px = malloc(p->stride * p->h);
+    p->turned = malloc((size_t)longer * (size_t)p->bpp);
+    if (!p->px || !p->turned || in_rows(in, p->px, p->h, p->stride, p->h) != FACEUP_OK)
         return FACEUP_ERR_NOMEM;
     png_read_image(in->png, in->rows);
     png_read_end(in->png, NULL);
     return FACEUP_OK;
 }
 
-/* Encode the turned pixels, same depth, colour type, palette and interlacing, as a scratch PNG
- * whose IHDR and IDAT we keep. */
-static int write_pixels(png_in *in, const pixels *p, png_uint_32 ow, png_uint_32 oh,
+/* Encode the pixels turned by t, same depth, colour type, palette and interlacing, as a scratch
+ * PNG whose IHDR and IDAT we keep. Each row is turned when libpng wants it (once a pass when
+ * interlaced: a row costs a pass over a column of the source, not a second image). */
+static int write_pixels(png_in *in, const pixels *p, fu_d4 t, png_uint_32 ow, png_uint_32 oh,
                         png_out *o, char *err)
 {
     if (setjmp(png_jmpbuf(o->png)))
@@ -369,11 +461,14 @@ static int write_pixels(png_in *in, const pixels *p, png_uint_32 ow, png_uint_32
     png_write_info(o->png, o->info);
     if (p->depth < 8)
         png_set_packing(o->png);
-    png_set_interlace_handling(o->png);
+    int passes = png_set_interlace_handling(o->png);
     size_t ostride = (size_t)ow * (size_t)p->bpp;
-    for (png_uint_32 y = 0; y < oh; y++)
-        in->rows[y] = p->turned + (size_t)y * ostride;
-    png_write_image(o->png, in->rows);
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < oh; y++) {
+            fu_d4_rows(t, p->px, (int)p->w, (int)p->h, p->stride, p->bpp, (int)y, 1, p->turned,
+                       ostride);
+            png_write_row(o->png, p->turned);
+        }
     png_write_end(o->png, NULL);
     return FACEUP_OK;
 }
@@ -391,11 +486,9 @@ static int turn_pixels(const uint8_t *data, size_t size, const fu_fix_plan *plan
     if (rc == FACEUP_OK) {
         int swap = fu_d4_swaps_axes(plan->t);
         png_uint_32 ow = swap ? p.h : p.w, oh = swap ? p.w : p.h;
-        fu_d4_rows(plan->t, p.px, (int)p.w, (int)p.h, p.stride, p.bpp, 0, (int)oh, p.turned,
-                   (size_t)ow * (size_t)p.bpp);
         rc = out_open(&o, scratch);
         if (rc == FACEUP_OK)
-            rc = write_pixels(&in, &p, ow, oh, &o, err);
+            rc = write_pixels(&in, &p, plan->t, ow, oh, &o, err);
         out_close(&o);
     }
     in_close(&in);
@@ -609,6 +702,9 @@ const fu_format fu_format_png = {
     .sniff = sniff,
     .probe = probe,
     .decode = decode,
+    .decode_cost = decode_cost,
+    .fix_cost = fix_cost,
+    .encode_cost = 0, /* row by row */
     .fix = fu_fix_png,
     .patch_exif = fu_png_patch_exif,
     .read_meta = read_meta,

@@ -128,6 +128,8 @@ static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char 
     p->width = f.width;
     p->height = f.height;
     p->lossy = f.format == 1;
+    p->channels = f.has_alpha ? 4 : 3;
+    p->depth = 8;
     chunk exif;
     p->exif_orientation = find_meta(d, n, "EXIF", &exif) > 0
                               ? fu_exif_orientation(d + exif.payload, exif.size) : 0;
@@ -141,7 +143,6 @@ static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels,
 {
     (void)c;
     (void)max_pixels; /* the probe checked it on the same header */
-    (void)min_side;
     WebPDecoderConfig cfg;
     if (!WebPInitDecoderConfig(&cfg))
         return fu_err(err, FACEUP_ERR_INTERNAL, "libwebp version mismatch");
@@ -150,7 +151,14 @@ static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels,
         return fu_err(err, FACEUP_ERR_DECODE, "bad WebP header (status %d)", (int)st);
     if (cfg.input.has_animation)
         return fu_err(err, FACEUP_ERR_FORMAT, "animated WebP is not supported");
-    int w = cfg.input.width, h = cfg.input.height;
+    /* libwebp's scaler reduces while decoding, so a lossy image is never held at full size */
+    int f = fu_reduce_factor(cfg.input.width, cfg.input.height, min_side);
+    int w = (cfg.input.width + f - 1) / f, h = (cfg.input.height + f - 1) / f;
+    if (f > 1) {
+        cfg.options.use_scaling = 1;
+        cfg.options.scaled_width = w;
+        cfg.options.scaled_height = h;
+    }
     int channels = cfg.input.has_alpha ? 4 : 3;
     if (fu_image_reserve(out, w, h, channels) != FACEUP_OK)
         return fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
@@ -170,6 +178,32 @@ static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels,
     if (channels == 4)
         fu_image_rgba_over_black(out);
     return FACEUP_OK;
+}
+
+/* libwebp's lossless decoder keeps the whole image as 32-bit ARGB whatever the output size
+ * (backward references reach anywhere above), the lossy one a few macroblock rows of YUV and a
+ * whole alpha plane; scaling adds rows of 32-bit accumulators. */
+static long long decode_cost(const fu_probe *p, int min_side, int *out_w, int *out_h)
+{
+    int f = fu_reduce_factor(p->width, p->height, min_side);
+    *out_w = (p->width + f - 1) / f;
+    *out_h = (p->height + f - 1) / f;
+    long long px = (long long)p->width * p->height, w = p->width;
+    long long cost = (long long)*out_w * *out_h * p->channels;
+    cost += p->lossy ? w * 48 + (p->channels == 4 ? px : 0) : px * 4 + w * 16 * 4;
+    return cost + (f > 1 ? w * 4 * 8 : 0);
+}
+
+/* The fixer: decoded (RGBA, or YUV for lossy), turned into a second buffer, imported into a
+ * WebPPicture and encoded; libwebp's lossless encoder holds about 20 bytes a pixel of its own
+ * (hash chains, backward references, a transformed copy), the lossy one a few. */
+static long long fix_cost(const fu_probe *p)
+{
+    long long px = (long long)p->width * p->height;
+    if (!p->lossy)
+        return px * (4 + 4 + 4 + 4 + 20);
+    /* YUV(A) decoded and turned, 1.5 (2.5) bytes a pixel each, and the encoder's own */
+    return px * (p->channels == 4 ? 5 + 12 : 3 + 4) + (long long)p->width * 64;
 }
 
 /* ---- the quality of a lossy frame ------------------------------------------------------- */
@@ -590,6 +624,9 @@ const fu_format fu_format_webp = {
     .sniff = sniff,
     .probe = probe,
     .decode = decode,
+    .decode_cost = decode_cost,
+    .fix_cost = fix_cost,
+    .encode_cost = 24, /* WebPPictureImportRGB's ARGB copy and the lossless encoder */
     .fix = fu_fix_webp,
     .patch_exif = fu_webp_patch_exif,
     .read_meta = read_meta,
