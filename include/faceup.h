@@ -16,12 +16,14 @@
  * Orientation convention: `orientation` is the clockwise angle (0, 90, 180 or 270) by which the
  * upright picture was turned to give the image as displayed (after any EXIF Orientation tag is
  * applied). FACEUP_UNDECIDED (-1) means faceup declines to decide: no face, or evidence too weak.
- * Turning the displayed image counter-clockwise by `orientation` makes it upright.
+ * Turning the displayed image counter-clockwise by `orientation` makes it upright. In faceup's
+ * output (CLI lines, JSON keys, X-Faceup-* headers) an image has "orientation 90 clockwise" and
+ * faceup_fix "rotated 90 counter-clockwise" it: the same number, both ways round.
  *
  * Thread safety: a handle may be used by one thread at a time. Different handles are fully
  * independent and may be used concurrently from different threads (the embedded model weights
- * are shared, read-only). faceup_version(), faceup_status_str() and the *_free() functions are
- * safe from any thread. A server keeps one handle per worker thread.
+ * are shared, read-only). faceup_version(), faceup_status_str(), faceup_fix_path_str() and the
+ * *_free() functions are safe from any thread. A server keeps one handle per worker thread.
  *
  * Errors: every function that can fail returns a faceup_status: 0 (FACEUP_OK) on success, a
  * negative code on failure; faceup_errmsg(h) then says "function(): what went wrong". The library
@@ -135,10 +137,10 @@ typedef enum faceup_fix_path {
                                  `data` holds the input, byte for byte */
     FACEUP_FIX_LOSSLESS = 1,  /* JPEG turned in the DCT domain, PNG or lossless WebP turned exactly,
                                  or only the EXIF Orientation tag reset to 1 */
-    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded: a JPEG whose size is not a whole
-                                 number of MCUs (with the source's own quantisation tables and
-                                 sampling, never dropping edge pixels), lossy WebP at its estimated
-                                 source quality, or any change of format */
+    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded, which is lossy: a JPEG whose size
+                                 is not a whole number of MCUs (with the source's own quantisation
+                                 tables and sampling, never dropping edge pixels), lossy WebP at
+                                 its estimated source quality, or any change of format */
 } faceup_fix_path;
 
 typedef struct faceup_fixed {
@@ -146,9 +148,13 @@ typedef struct faceup_fixed {
     size_t size;
     faceup_format format;    /* format of `data` */
     faceup_result *result;   /* the decision, as faceup_detect() gives it; owned by this struct */
-    int rotated;             /* clockwise turn applied to the displayed image: 0/90/180/270, which
-                                is (360 - result->orientation) % 360 when the image was turned */
-    int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
+    int rotated;             /* the rotation applied to the displayed image as a CLOCKWISE angle,
+                                0/90/180/270: (360 - result->orientation) % 360 when the image was
+                                turned. The CLI, JSON and HTTP headers give it counter-clockwise,
+                                (360 - rotated) % 360, which is the orientation itself
+                                (`rotated_ccw`, X-Faceup-Rotated-Ccw) */
+    int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none
+                                ("baked in": `exif_baked`, X-Faceup-Exif-Baked, when > 1) */
     faceup_fix_path path;
     int reencode_refused;    /* 1: the fix needed a re-encode (FACEUP_FIX_REENCODED) and
                                 FACEUP_PARAM_LOSSLESS_ONLY refused it: path is
@@ -161,6 +167,11 @@ FACEUP_API const char *faceup_version(void);
 
 /* A short English name of a status code. Thread-safe; the string is static. */
 FACEUP_API const char *faceup_status_str(int status);
+
+/* The word for a faceup_fix_path in faceup's output (the `method` of `faceup fix --json`, the
+ * X-Faceup-Method header): "unchanged", "lossless", "reencoded_lossy"; "unknown" for another
+ * value. Thread-safe; the string is static. */
+FACEUP_API const char *faceup_fix_path_str(int path);
 
 /* Create a handle with default options. Returns NULL only when memory is exhausted. */
 FACEUP_API faceup *faceup_create(void);

@@ -257,7 +257,6 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
         return;
     }
     const faceup_result *r = fixed->result;
-    static const char *const paths[] = {"unchanged", "lossless", "reencoded"};
     out->status = 200;
     out->content_type = media_type(fixed->format);
     out->body = fixed->data;
@@ -267,10 +266,15 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     decision_text(out->decision, sizeof out->decision, r->orientation);
     srv_reply_header(out, "X-Faceup-Orientation", "%s", out->decision);
     srv_reply_header(out, "X-Faceup-Confidence", "%.4f", r->confidence);
-    srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);
+    srv_reply_header(out, "X-Faceup-Rotated-Ccw", "%d", (360 - fixed->rotated) % 360);
+    if (fixed->exif_transform > 1)
+        srv_reply_header(out, "X-Faceup-Exif-Baked", "%d", fixed->exif_transform);
+    srv_reply_header(out, "X-Faceup-Method", "%s", faceup_fix_path_str(fixed->path));
     srv_reply_header(out, "X-Faceup-Faces", "%d", r->n_faces);
-    srv_reply_header(out, "X-Faceup-Path", "%s",
-                    fixed->path >= 0 && fixed->path <= 2 ? paths[fixed->path] : "unknown");
+    /* deprecated: the clockwise turn, and the method under its old name */
+    srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);
+    srv_reply_header(out, "X-Faceup-Path", "%s", fixed->path == FACEUP_FIX_REENCODED
+                     ? "reencoded" : faceup_fix_path_str(fixed->path));
     srv_metrics_decision(req->metrics, r->orientation);
 }
 

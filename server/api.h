@@ -20,7 +20,7 @@
 #include "http_parse.h"
 #include "metrics.h"
 
-#define SRV_REPLY_HEADERS 6
+#define SRV_REPLY_HEADERS 12
 
 /* A response. The body is freed by srv_reply_free() (or handed to whoever sends it). */
 typedef struct srv_reply {

@@ -180,8 +180,10 @@ static enum MHD_Result send_reply(request *rq)
     if (rq->origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", rq->origin);
         MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-                                "X-Faceup-Orientation, X-Faceup-Confidence, X-Faceup-Rotated, "
-                                "X-Faceup-Faces, X-Faceup-Path");
+                                "X-Faceup-Orientation, X-Faceup-Confidence, "
+                                "X-Faceup-Rotated-Ccw, X-Faceup-Exif-Baked, X-Faceup-Method, "
+                                "X-Faceup-Faces, X-Faceup-Rotated, "
+                                "X-Faceup-Path");
     }
     for (int i = 0; i < r->n_headers; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);

@@ -183,7 +183,7 @@ def test_jpegtran_turn_is_undone_to_the_exact_pixels(built, tmp_path, turn):
     out = tmp_path / "out"
     r = run(FACEUP, "fix", "--json", turned, "-o", out)
     rec = json.loads(r.stdout)
-    assert rec["orientation"] == turn and rec["action"] == "turned" and rec["path"] == "lossless"
+    assert rec["orientation"] == turn and rec["action"] == "rotated" and rec["method"] == "lossless"
     assert np.array_equal(pixels(out / "turned.jpg"), pixels(original))
     # and without it
     fixed = tmp_path / "fixed.jpg"
@@ -279,7 +279,7 @@ def test_exif_orientation_through_the_cli(built, tmp_path):
     src = save(upright.transpose(UNSHOW[6]), tmp_path / "tagged.jpg", "JPEG",
                exif=exif_with(6, 592, 512))
     rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "out").stdout)
-    assert rec["exif_orientation"] == 6 and rec["orientation"] == 0 and rec["action"] == "turned"
+    assert rec["exif_orientation"] == 6 and rec["orientation"] == 0 and rec["action"] == "exif_baked"
     with Image.open(tmp_path / "out" / "tagged.jpg") as o:
         assert o.getexif()[0x0112] == 1 and o.size == (512, 592)
 
@@ -402,6 +402,64 @@ def face_folder(root, n=6):
     return paths
 
 
+def vocabulary_inputs(folder):
+    """A face of orientation 90 clockwise in whole MCUs, the same in partial MCUs, an upright
+    face, and a file that is no image."""
+    folder.mkdir()
+    face = upright_face()
+    face.transpose(Image.ROTATE_270).save(folder / "cw90.jpg", quality=92)
+    face.crop((0, 0, 504, 584)).transpose(Image.ROTATE_270).save(folder / "partial.jpg", quality=92)
+    face.save(folder / "up.jpg", quality=92)
+    (folder / "bad.jpg").write_bytes(b"not a photo")
+    return [folder / n for n in ("cw90.jpg", "partial.jpg", "up.jpg", "bad.jpg")]
+
+
+def test_detect_table_says_orientation_clockwise_and_errors_go_to_stderr(built, tmp_path):
+    cw90, partial, up, bad = vocabulary_inputs(tmp_path / "in")
+    r = run(FACEUP, "detect", cw90, partial, up, bad, check=False)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["FILE", "ORIENTATION", "CONFIDENCE", "FACES", "EXIF"]
+    assert [line.split()[1:3] for line in lines[1:]] == [["90", "clockwise"], ["90", "clockwise"],
+                                                         ["0", "(upright)"]]
+    assert r.stderr == f"{bad}: error: not a JPEG, PNG or WebP image\n"  # no "faceup_detect():"
+    rec = json.loads(run(FACEUP, "detect", "--json", bad, check=False).stdout)
+    assert rec["error"] == "not a JPEG, PNG or WebP image"
+
+
+def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_method(built,
+                                                                                     tmp_path):
+    """Golden lines: `orientation N clockwise` (detect's answer) is put upright by `rotated N
+    counter-clockwise`, and a lossy path says so; errors are on stderr, without function names."""
+    cw90, partial, up, bad = vocabulary_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", "-j", "2", cw90, partial, up, bad, "-o", out, check=False)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"{cw90}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless -> "
+        f"{out / 'cw90.jpg'}",
+        f"{partial}: orientation 90 clockwise; rotated 90 counter-clockwise, re-encoded (lossy)"
+        f" -> {out / 'partial.jpg'}",
+        f"{up}: orientation 0 (upright); not rotated -> {out / 'up.jpg'}",
+    ]
+    assert r.stderr.startswith(f"{bad}: error: not a JPEG, PNG or WebP image\n"
+                               "faceup fix: 2 rotated, 1 already upright, 0 undecided, 1 errors")
+    r = run(FACEUP, "fix", "--dry-run", cw90, up)
+    assert r.stdout.splitlines() == [
+        f"{cw90}: orientation 90 clockwise; would rotate 90 counter-clockwise, lossless",
+        f"{up}: orientation 0 (upright); not rotated"]
+    assert "faceup fix: 1 to rotate, 1 already upright" in r.stderr
+    recs = [json.loads(line) for line in run(FACEUP, "fix", "--json", "-n", cw90, partial, up,
+                                             bad, check=False).stdout.splitlines()]
+    keys = ("orientation", "action", "rotated_ccw", "exif_baked", "method", "rotated", "path")
+    assert [tuple(rec[k] for k in keys) for rec in recs] == [
+        (90, "rotated", 90, None, "lossless", 270, "lossless"),
+        (90, "rotated", 90, None, "reencoded_lossy", 270, "reencoded"),  # rotated, path: deprecated
+        (0, "upright", 0, None, "unchanged", 0, "unchanged"),
+        (None, "error", 0, None, "unchanged", 0, "unchanged")]
+    assert recs[3]["error"] == "not a JPEG, PNG or WebP image"
+
+
 def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
     paths = face_folder(tmp_path / "in")
     (tmp_path / "in" / "notes.txt").write_text("not an image")
@@ -414,7 +472,7 @@ def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
         with Image.open(out) as o:
             assert o.size == (512, 592)
     assert not (tmp_path / "out" / "deep" / "notes.txt").exists()
-    assert "turned" in r.stderr and "0 errors" in r.stderr
+    assert " rotated, " in r.stderr and "0 errors" in r.stderr
 
 
 def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
@@ -422,7 +480,7 @@ def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
     r = run(FACEUP, "fix", tmp_path / "in", tmp_path / "missing.jpg", "-o", tmp_path / "o",
             check=False)
     assert r.returncode == 1
-    assert "use -r" in r.stdout and "No such file" in r.stdout
+    assert "use -r" in r.stderr and "No such file" in r.stderr and not r.stdout
 
 
 def test_two_inputs_with_one_output_path_are_not_overwritten(built, tmp_path):
@@ -430,7 +488,7 @@ def test_two_inputs_with_one_output_path_are_not_overwritten(built, tmp_path):
     (pa,) = face_folder(a, 1)
     (pb,) = face_folder(b, 1)
     r = run(FACEUP, "fix", pa, pb, "-o", tmp_path / "out", check=False)
-    assert r.returncode == 1 and "same output path" in r.stdout
+    assert r.returncode == 1 and "same output path" in r.stderr
     # in place they are different files: both are fixed
     run(FACEUP, "fix", "--in-place", pa, pb)
 
@@ -441,7 +499,7 @@ def test_dry_run_writes_nothing_and_reports(built, tmp_path):
     r = run(FACEUP, "fix", "-r", "-n", "--json", tmp_path / "in")
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(recs) == 4 and all(rec["dry_run"] and rec["output"] is None for rec in recs)
-    assert sorted(rec["action"] for rec in recs) == ["turned", "turned", "turned", "upright"]
+    assert sorted(rec["action"] for rec in recs) == ["rotated", "rotated", "rotated", "upright"]
     assert {p: sha(p) for p in paths} == before
     assert sorted(os.listdir(tmp_path / "in")) == sorted(["sub", "img0.jpg", "img2.png"])
 
@@ -483,7 +541,7 @@ def test_output_over_its_own_input_is_refused(built, tmp_path):
     (p,) = face_folder(tmp_path, 1)
     before = sha(p)
     r = run(FACEUP, "fix", p, "-o", tmp_path, check=False)
-    assert r.returncode == 1 and "--in-place" in r.stdout
+    assert r.returncode == 1 and "--in-place" in r.stderr
     assert sha(p) == before
 
 
@@ -583,7 +641,7 @@ def test_failed_write_leaves_the_original(built, tmp_path):
     before = sha(p)
     r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
                        preexec_fn=write_limited(4096))
-    assert r.returncode == 1 and "original untouched" in r.stdout
+    assert r.returncode == 1 and "original untouched" in r.stderr
     assert sha(p) == before
     assert os.listdir(p.parent) == [p.name]
 
@@ -606,7 +664,7 @@ def test_full_disk_leaves_the_original(built, tmp_path):
                 pass
             f.truncate(max(0, f.tell() - 8192))
         r = run(FACEUP, "fix", "--in-place", p, check=False)
-        assert r.returncode == 1 and "No space left" in r.stdout
+        assert r.returncode == 1 and "No space left" in r.stderr
         assert sha(p) == before
         assert sorted(os.listdir(mnt)) == ["filler", p.name]
     finally:
@@ -618,7 +676,7 @@ def test_read_only_files_are_not_replaced(built, tmp_path):
     p.chmod(0o444)
     before = sha(p)
     r = run(FACEUP, "fix", "--in-place", p, check=False)
-    assert r.returncode == 1 and "read-only" in r.stdout
+    assert r.returncode == 1 and "read-only" in r.stderr
     assert sha(p) == before
 
 
@@ -642,7 +700,7 @@ def test_malformed_and_huge_inputs_are_errors_and_untouched(built, tmp_path, kin
         extra = ["--max-bytes", "1000"]
     p.write_bytes(data)
     r = run(FACEUP, "fix", "--in-place", *extra, p, check=False)
-    assert r.returncode == 1 and "error" in r.stdout
+    assert r.returncode == 1 and "error" in r.stderr
     assert p.read_bytes() == data
     assert os.listdir(tmp_path) == ["bad.png"]
 
@@ -655,7 +713,7 @@ def test_fifo_is_refused_not_waited_on(built, tmp_path):
     os.mkfifo(fifo)
     for where in (["-o", tmp_path / "out"], ["--in-place"], ["--dry-run"]):
         r = run(FACEUP, "fix", fifo, *where, check=False, timeout=30)
-        assert r.returncode == 1 and "not a regular file" in r.stdout, (where, r.stdout)
+        assert r.returncode == 1 and "not a regular file" in r.stderr, (where, r.stdout)
     assert sorted(os.listdir(tmp_path)) == ["out", "pipe.jpg"]
 
 
@@ -678,7 +736,7 @@ def test_an_entry_that_cannot_be_stat_ed_is_an_error_not_skipped(built, tmp_path
         f.write(buf.getvalue())
     os.close(fd)
     r = run(FACEUP, "fix", "-r", "--dry-run", root, check=False, timeout=60)
-    assert r.returncode == 1 and "File name too long" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "File name too long" in r.stderr, r.stdout + r.stderr
 
 
 def test_output_that_is_not_a_folder_is_refused(built, tmp_path):
@@ -694,7 +752,7 @@ def test_in_place_refuses_to_break_hard_links_unless_forced(built, tmp_path):
     os.link(p, other)
     before = sha(p)
     r = run(FACEUP, "fix", "--in-place", p, check=False)
-    assert r.returncode == 1 and "2 hard links" in r.stdout and "--force" in r.stdout
+    assert r.returncode == 1 and "2 hard links" in r.stderr and "--force" in r.stderr
     assert sha(p) == before and p.stat().st_ino == other.stat().st_ino
     run(FACEUP, "fix", "--in-place", "--force", p)
     assert sha(p) != before and sha(other) == before  # only the name given is replaced
@@ -722,7 +780,7 @@ def test_in_place_refuses_to_give_the_file_away_unless_forced(built):
         before = sha(p)
         r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
                            preexec_fn=as_nobody)
-        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stdout, r.stdout
+        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stderr, r.stdout
         assert sha(p) == before and p.stat().st_uid == 0
         assert os.listdir(folder) == [p.name]
         r = subprocess.run([FACEUP, "fix", "--in-place", "--force", str(p)], capture_output=True,
@@ -745,7 +803,7 @@ def test_orientation_option_turns_as_told_without_detection(built, tmp_path):
     assert json.loads(r.stdout)["action"] == "undecided"
     r = run(FACEUP, "fix", "--json", "--orientation", "90", src, "-o", tmp_path / "told")
     rec = json.loads(r.stdout)
-    assert (rec["action"], rec["path"], rec["rotated"]) == ("turned", "lossless", 270)
+    assert (rec["action"], rec["method"], rec["rotated_ccw"]) == ("rotated", "lossless", 90)
     assert (rec["orientation"], rec["confidence"], rec["faces"]) == (90, 1, [])
     ref = tmp_path / "ref.jpg"
     run("jpegtran", "-perfect", "-rotate", "270", "-outfile", ref, src)
@@ -780,24 +838,25 @@ def lossless_only_inputs(folder):
 def test_lossless_only_leaves_what_needs_a_reencode_and_says_so(built, tmp_path):
     before = lossless_only_inputs(tmp_path / "in")
     r = run(FACEUP, "fix", "--json", "-r", tmp_path / "in", "-o", tmp_path / "plain")
-    paths = {Path(rec["file"]).name: rec["path"] for rec in map(json.loads, r.stdout.splitlines())}
-    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded", "lossy.webp": "reencoded"}
+    paths = {Path(rec["file"]).name: rec["method"] for rec in map(json.loads, r.stdout.splitlines())}
+    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded_lossy",
+                     "lossy.webp": "reencoded_lossy"}
 
     r = run(FACEUP, "fix", "--json", "--lossless-only", "-r", tmp_path / "in", "-o",
             tmp_path / "out", check=False)
     assert r.returncode == 3, r.stderr
     recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
-    assert recs["whole.jpg"]["action"] == "turned" and recs["whole.jpg"]["path"] == "lossless"
+    assert recs["whole.jpg"]["action"] == "rotated" and recs["whole.jpg"]["method"] == "lossless"
     for name in ("partial.jpg", "lossy.webp"):
         rec = recs[name]
-        assert (rec["action"], rec["path"], rec["rotated"], rec["output"]) == \
+        assert (rec["action"], rec["method"], rec["rotated_ccw"], rec["output"]) == \
             ("needs_reencode", "unchanged", 0, None)
         assert rec["orientation"] in (90, 180)  # the decision is still reported
     assert sorted(os.listdir(tmp_path / "out")) == ["whole.jpg"]  # the others are not written
     assert "2 left as they were" in r.stderr
 
     r = run(FACEUP, "fix", "--lossless-only", "--in-place", "-r", tmp_path / "in", check=False)
-    assert r.returncode == 3 and "needs a re-encode (--lossless-only)" in r.stdout
+    assert r.returncode == 3 and "needs a re-encode (lossy), refused by --lossless-only" in r.stdout
     after = {p.name: sha(p) for p in (tmp_path / "in").iterdir()}
     assert after["partial.jpg"] == before["partial.jpg"]
     assert after["lossy.webp"] == before["lossy.webp"]
@@ -813,7 +872,7 @@ def test_format_option_writes_every_image_in_that_format_named_for_it(built, tmp
     Image.new("RGB", (64, 48), (90, 120, 200)).save(src / "flat.png")
     r = run(FACEUP, "fix", "--json", "--format", "webp", "-r", src, "-o", tmp_path / "out")
     recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
-    assert (recs["face.jpg"]["action"], recs["face.jpg"]["path"]) == ("turned", "reencoded")
+    assert (recs["face.jpg"]["action"], recs["face.jpg"]["method"]) == ("rotated", "reencoded_lossy")
     assert recs["flat.png"]["action"] == "undecided"  # a change of format alone is no turn
     assert recs["face.jpg"]["output"] == str(tmp_path / "out" / "face.webp")
     assert sorted(os.listdir(tmp_path / "out")) == ["face.webp", "flat.webp"]
@@ -836,7 +895,7 @@ def test_format_option_refuses_two_inputs_one_output_and_in_place(built, tmp_pat
     Image.new("RGB", (64, 48)).save(src / "a.jpg")
     Image.new("RGB", (64, 48)).save(src / "a.png")
     r = run(FACEUP, "fix", "--format", "png", "-r", src, "-o", tmp_path / "out", check=False)
-    assert r.returncode == 1 and "same output path" in r.stdout
+    assert r.returncode == 1 and "same output path" in r.stderr
     assert run(FACEUP, "fix", "--format", "png", "--in-place", src / "a.jpg",
                check=False).returncode == 2
     assert run(FACEUP, "fix", "--format", "gif", "-o", tmp_path, src / "a.jpg",

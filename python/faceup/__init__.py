@@ -8,14 +8,15 @@ upright without loss.
     r.to_dict()                           # the line `faceup detect --json` prints
 
     fixed = faceup.fix(open("photo.jpg", "rb").read(), min_confidence=0.9)
-    fixed.data, fixed.rotated, fixed.path # upright bytes, 270, "lossless"
+    fixed.data, fixed.rotated_ccw, fixed.method  # upright bytes, 90, "lossless"
 
     up = faceup.upright(array)            # pixels in, pixels out
-    up.image, up.rotated, up.result
+    up.image, up.rotated_ccw, up.result
 
 `orientation` is the clockwise angle by which the upright picture was turned to give the
 image as displayed (EXIF Orientation applied first); turning it counter-clockwise by that
-angle makes it upright. The work is done by libfaceup, linked into this package with its
+angle makes it upright: an image of orientation 90 (clockwise) is fixed by a rotation of 90
+counter-clockwise, `rotated_ccw`, the words of `faceup fix`. The work is done by libfaceup, linked into this package with its
 weights embedded: no network, no model files. The GIL is released while it works.
 
 The module functions keep one Detector per thread. For other options, or to hold a handle

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _faceup
 from ._errors import BY_STATUS, ArgumentError, InputError, TooManyBytesError
-from ._result import Action, FixPath, FixResult, Format, Result, Upright
+from ._result import Action, FixResult, Format, Method, Result, Upright
 
 if TYPE_CHECKING:
     import numpy
@@ -41,7 +41,7 @@ P = TypeVar("P", "numpy.ndarray", "PIL.Image.Image")
 _RGB, _RGBA, _GRAY = 0, 2, 4
 _FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
 _FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
-_FIX_PATHS: tuple[FixPath, ...] = ("unchanged", "lossless", "reencoded")
+_METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
 # keyword -> (faceup_param, kind); kinds are checked here, ranges by faceup_set_param
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
@@ -154,10 +154,15 @@ class Detector:
         out, fmt, text, rotated, exif, path, confidence = self._h.fix(buf, file)
         result = Result._from_json(text)
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
-        action: Action = ("turned" if path != 0 else "undecided"
+        # as `faceup fix` says it: a change of format or of metadata alone is no rotation
+        changed = path != 0
+        action: Action = ("rotated" if changed and rotated else "exif_baked"
+                          if changed and exif > 1 else "undecided"
                           if result.orientation is None or confidence < min_conf else "upright")
-        return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result, rotated=rotated,
-                         exif_transform=exif or None, path=_FIX_PATHS[path], action=action)
+        return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result,
+                         rotated_ccw=(360 - rotated) % 360,
+                         exif_baked=exif if exif > 1 else None, method=_METHODS[path],
+                         action=action)
 
     def upright(self, image: P) -> Upright[P]:
         """Pixels in, pixels out: `image` (a numpy array or a PIL image, as detect() takes
@@ -168,7 +173,7 @@ class Detector:
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
         turn = result.orientation if result.orientation and confidence >= min_conf else 0
         if not turn:
-            return Upright(image=image, rotated=0, result=result)
+            return Upright(image=image, rotated_ccw=0, result=result)
         np = sys.modules.get("numpy")
         if np is not None and isinstance(image, np.ndarray):
             # counter-clockwise by `turn` on the first two axes: upright
@@ -177,7 +182,7 @@ class Detector:
             pil = sys.modules["PIL.Image"]
             out = image.transpose({90: pil.Transpose.ROTATE_90, 180: pil.Transpose.ROTATE_180,
                                    270: pil.Transpose.ROTATE_270}[turn])
-        return Upright(image=out, rotated=(360 - turn) % 360, result=result)
+        return Upright(image=out, rotated_ccw=turn, result=result)
 
     # ---- inputs --------------------------------------------------------------------------
 

@@ -149,7 +149,8 @@ def test_bad_encoded_inputs_raise_the_library_error(images, data, error, message
     if isinstance(data, str):
         [cli] = cli_detect(images[data])
         data = images[data].read_bytes()
-        message = cli["error"]                  # the CLI reports the library's message
+        # the CLI reports the library's message, without the function's name
+        message = "faceup_detect(): " + cli["error"]
     with pytest.raises(error) as e:
         faceup.detect(data)
     assert str(e.value) == e.value.message == message

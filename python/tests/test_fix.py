@@ -14,7 +14,8 @@ from conftest import faceup_cli
 FIX_INPUTS = ["hopper_turned_90", "hopper_mcu_90", "astronaut_turned_180", "hopper_exif6",
               "grace_hopper", "hopper_90", "hopper_270", "hopper_90_webp", "hopper_gray_270",
               "noface"]
-FIX_KEYS = ("action", "rotated", "path", "dry_run", "output")
+FIX_KEYS = ("action", "rotated_ccw", "exif_baked", "method", "dry_run", "output", "rotated",
+            "path")
 
 
 def cli_fix(images, tmp_path, *options):
@@ -37,7 +38,9 @@ def test_fix_gives_the_cli_bytes_and_report(images, tmp_path, options, kwargs):
         src = images[name].read_bytes()
         f = faceup.fix(src, **kwargs)
         assert f.data == data, name
-        assert (f.action, f.rotated, f.path) == (line["action"], line["rotated"], line["path"])
+        assert (f.action, f.rotated_ccw, f.exif_baked, f.method) == \
+            (line["action"], line["rotated_ccw"], line["exif_baked"], line["method"])
+        assert (f.rotated, f.path) == (line["rotated"], line["path"])  # the deprecated names
         assert f.result.to_dict() == {k: v for k, v in line.items()
                                       if k not in FIX_KEYS and k != "file"}
         assert f.changed == (f.path != "unchanged")
@@ -51,21 +54,26 @@ def test_fix_gives_the_cli_bytes_and_report(images, tmp_path, options, kwargs):
 
 def test_what_fix_did(images):
     f = faceup.fix(images["hopper_mcu_90"].read_bytes())
-    assert (f.action, f.rotated, f.path, f.exif_transform) == ("turned", 270, "lossless", None)
+    # orientation 90 clockwise: rotated 90 counter-clockwise
+    assert (f.action, f.rotated_ccw, f.method, f.exif_baked) == ("rotated", 90, "lossless", None)
+    assert (f.rotated, f.path) == (270, "lossless")  # deprecated: clockwise, the old name
+    f = faceup.fix(images["hopper_turned_90"].read_bytes())  # 600 rows: no whole MCU
+    assert (f.action, f.rotated_ccw, f.method, f.path) == \
+        ("rotated", 90, "reencoded_lossy", "reencoded")
     f = faceup.fix(images["hopper_exif6"].read_bytes())
-    assert f.exif_transform == 6 and f.action == "turned" and f.result.orientation == 0
+    assert f.exif_baked == 6 and f.action == "exif_baked" and f.result.orientation == 0
     f = faceup.fix(images["grace_hopper"].read_bytes())
-    assert (f.action, f.rotated, f.path, f.changed) == ("upright", 0, "unchanged", False)
+    assert (f.action, f.rotated_ccw, f.method, f.changed) == ("upright", 0, "unchanged", False)
     f = faceup.fix(images["noface"].read_bytes())
-    assert (f.action, f.path) == ("undecided", "unchanged")
+    assert (f.action, f.method) == ("undecided", "unchanged")
     # a decision under min_confidence is left as it is, and reported undecided
     f = faceup.fix(images["hopper_mcu_90"].read_bytes(), min_confidence=1.0)
-    assert (f.action, f.path, f.result.orientation) == ("undecided", "unchanged", 90)
+    assert (f.action, f.method, f.result.orientation) == ("undecided", "unchanged", 90)
 
 
 def test_fix_output_format(images):
     f = faceup.fix(images["hopper_90"].read_bytes(), output_format="jpeg")
-    assert f.format == "jpeg" and f.path == "reencoded" and f.data[:2] == b"\xff\xd8"
+    assert f.format == "jpeg" and f.method == "reencoded_lossy" and f.data[:2] == b"\xff\xd8"
     assert faceup.detect(f.data).orientation == 0
 
 
@@ -87,7 +95,8 @@ def test_upright_numpy_turns_back_exactly(images, angle):
     for given in (a, np.asfortranarray(a), a[:, :, ::-1][:, :, ::-1]):
         up = faceup.upright(given)
         assert np.array_equal(up.image, original) and up.image.flags.c_contiguous
-        assert up.rotated == 360 - angle and up.result.orientation == angle
+        assert up.rotated_ccw == angle and up.result.orientation == angle
+        assert up.rotated == 360 - angle  # deprecated: clockwise
     g = np.asarray(Image.open(images[f"hopper_{angle}"]).convert("L"))
     assert np.array_equal(faceup.upright(g).image, np.asarray(Image.open(images["hopper_0"]).convert("L")))
 
@@ -97,17 +106,17 @@ def test_upright_pil_turns_back_exactly(images, angle):
     original = Image.open(images["hopper_0"])
     up = faceup.upright(Image.open(images[f"hopper_{angle}"]))
     assert isinstance(up.image, Image.Image) and up.image.size == original.size
-    assert up.image.tobytes() == original.convert("RGB").tobytes() and up.rotated == 360 - angle
+    assert up.image.tobytes() == original.convert("RGB").tobytes() and up.rotated_ccw == angle
 
 
 def test_upright_leaves_upright_and_undecided_alone(images):
     for name in ("hopper_0", "noface"):
         a = np.asarray(Image.open(images[name]))
         up = faceup.upright(a)
-        assert up.image is a and up.rotated == 0
+        assert up.image is a and up.rotated_ccw == 0
     a = np.asarray(Image.open(images["hopper_90"]))
     up = faceup.upright(a, min_confidence=1.0)             # 0.999 is under 1
-    assert up.image is a and up.rotated == 0 and up.result.orientation == 90
+    assert up.image is a and up.rotated_ccw == 0 and up.result.orientation == 90
     d = faceup.Detector(min_confidence=1.0)
     assert d.upright(a).image is a
 

@@ -45,6 +45,16 @@ const char *faceup_status_str(int status)
     }
 }
 
+const char *faceup_fix_path_str(int path)
+{
+    switch (path) {
+    case FACEUP_FIX_UNCHANGED: return "unchanged";
+    case FACEUP_FIX_LOSSLESS: return "lossless";
+    case FACEUP_FIX_REENCODED: return "reencoded_lossy";
+    default: return "unknown";
+    }
+}
+
 int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
 {
     if (!h)
