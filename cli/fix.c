@@ -676,6 +676,7 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, (double)opt->max_bytes);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
         faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
+        faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, opt->exif_bake);
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, opt->format);
     }
     return h;
@@ -763,6 +764,12 @@ static void usage(FILE *to)
             "      --orientation A     do not detect: every input is of orientation A clockwise\n"
             "                          as displayed (0, 90, 180 or 270) and is rotated A\n"
             "                          counter-clockwise\n"
+            "      --exif keep|bake    an image upright as displayed only thanks to its EXIF\n"
+            "                          Orientation tag: keep leaves it as it is (the default);\n"
+            "                          bake moves the tag's turn into the pixels and sets the\n"
+            "                          tag to 1, for viewers that ignore it (its line says when\n"
+            "                          that is a re-encode (lossy)). A rotated image always has\n"
+            "                          its tag baked in\n"
             "      --lossless-only     never re-encode: an image that cannot be turned without\n"
             "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
             "                          not written, and reported as needs_reencode (exit 3)\n"
@@ -807,6 +814,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"max-pixels", required_argument, NULL, 'P'}, {"max-bytes", required_argument, NULL, 'B'},
         {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
         {"lossless-only", no_argument, NULL, 'L'},  {"format", required_argument, NULL, 'T'},
+        {"exif", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -822,6 +830,11 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'J': o->json = 1; break;
         case 'F': o->force = 1; break;
         case 'L': o->lossless_only = 1; break;
+        case 'E':
+            if (strcmp(optarg, "keep") && strcmp(optarg, "bake"))
+                return fprintf(stderr, "faceup fix: --exif wants keep or bake\n"), -1;
+            o->exif_bake = !strcmp(optarg, "bake");
+            break;
         case 'T':
             if (parse_format(optarg, &o->format))
                 return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;

@@ -77,9 +77,19 @@ typedef enum faceup_param {
                                         to list faces of ~20 px in large photos: the image is then
                                         also searched at that size, in 640-px tiles (slower, and a
                                         JPEG is decoded at up to that size) */
-    FACEUP_PARAM_LOSSLESS_ONLY = 8   /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
+    FACEUP_PARAM_LOSSLESS_ONLY = 8,  /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
                                         image; one that cannot be fixed without it is handed back
                                         unchanged, with reencode_refused set (default 0) */
+    FACEUP_PARAM_BAKE_EXIF = 9       /* faceup_fix, faceup_fix_orientation, for an image found (or
+                                        told) upright as displayed that has an EXIF Orientation
+                                        tag (2..8): 0 keeps it as it is, tag and all (default:
+                                        it already shows upright, and baking could need a lossy
+                                        re-encode); 1 bakes the tag's turn into the pixels and
+                                        sets the tag to 1, so that viewers which ignore the tag
+                                        show it upright too (exif_transform says so; `path` says
+                                        when that was a re-encode). A turned image always has its
+                                        tag baked into its one transform, and so has one whose
+                                        tag FACEUP_PARAM_KEEP_METADATA 0 would drop */
 } faceup_param;
 
 typedef enum faceup_format {
@@ -224,7 +234,8 @@ FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed
  * the clockwise angle by which the displayed image (EXIF Orientation applied) is turned, as
  * faceup_detect() would report it, and the image is put upright by the same single transform,
  * the same lossless path and the same options (FACEUP_PARAM_MIN_CONFIDENCE aside) as faceup_fix;
- * the detector is not run. 0 only folds the EXIF Orientation into the pixels. fixed->result
+ * the detector is not run. 0 changes nothing but, with FACEUP_PARAM_BAKE_EXIF, bakes the EXIF
+ * Orientation into the pixels. fixed->result
  * reports the turn given: orientation as given, confidence 1, the EXIF Orientation and
  * displayed size of the image, no faces. Another orientation is FACEUP_ERR_ARGUMENT. */
 FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,

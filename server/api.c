@@ -134,6 +134,13 @@ int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_reques
                         : "orientation must be 0, 90, 180 or 270");
         return -1;
     }
+    req->bake_exif = !head->exif ? -1 : !strcmp(head->exif, "bake") ? 1
+                   : !strcmp(head->exif, "keep") ? 0 : -2;
+    if (req->bake_exif == -2 || (head->exif && ep != SRV_EP_FIX)) {
+        srv_reply_error(err, 400, "bad_request", ep != SRV_EP_FIX ? "exif is a parameter of /v1/fix"
+                        : "exif must be keep or bake");
+        return -1;
+    }
     /* libmicrohttpd decodes chunked bodies; the framing was checked before (srv_framing_check). */
     if (!head->chunked) {
         uint64_t length;
@@ -245,13 +252,17 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
 {
     const srv_part *file = &req->files[0];
     double saved = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);
+    double saved_bake = faceup_get_param(h, FACEUP_PARAM_BAKE_EXIF);
     if (req->has_min_confidence)
         faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, req->min_confidence);
+    if (req->bake_exif >= 0)
+        faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, req->bake_exif);
     faceup_fixed *fixed = NULL;
     int rc = req->orientation >= 0
                  ? faceup_fix_orientation(h, file->data, file->size, req->orientation, &fixed)
                  : faceup_fix(h, file->data, file->size, &fixed);
     faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
+    faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, saved_bake);
     if (rc != FACEUP_OK) {
         reply_faceup_error(out, rc, faceup_errmsg(h));
         return;

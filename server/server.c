@@ -331,6 +331,7 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_confidence"),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "orientation"),
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exif"),
         framing.chunked,
     };
     if (srv_api_check_head(&rq->img, rq->ep, &head, s->cfg.max_body, &rq->reply) != 0)

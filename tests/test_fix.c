@@ -861,9 +861,21 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
         diff += f.data[i] != in.p[i];
     assert_int_equal(diff, 1);
     free(f.data);
-    /* the display is upright (detector 0): the EXIF turn goes into the pixels, tag 1 */
+    /* the display is upright (detector 0): by default (--exif keep) it is left as it is */
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_BAKE_EXIF), 0);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.exif_transform, 0);
+    assert_int_equal(f.size, in.n);
+    assert_memory_equal(f.data, in.p, in.n);
+    free(f.data);
+    /* --exif bake: the EXIF turn goes into the pixels, tag 1 */
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, 2), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, 1), FACEUP_OK);
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.exif_transform, 6);
+    assert_int_equal(f.rotated, 0);
     int w, hh, ss, cs;
     tjhandle tj = tjInitDecompress();
     assert_int_equal(tjDecompressHeader3(tj, f.data, f.size, &w, &hh, &ss, &cs), 0);
@@ -878,6 +890,34 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
     faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 100);
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
+    fu_buf_free(&in);
+    faceup_destroy(h);
+}
+
+/* Stripping the metadata drops the EXIF Orientation tag: an image whose tag is not baked in
+ * (undecided, or upright under --exif keep) would then show turned. The tag is baked instead. */
+static void apply_strip_metadata_bakes_a_tag_it_would_drop(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_metadata(&in, 6, 64, 48);
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1};
+    faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+    for (int turn = -1; turn <= 0; turn++) { /* undecided; upright as displayed */
+        faceup_fixed f = {0};
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, turn, &f), FACEUP_OK);
+        assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+        assert_int_equal(f.exif_transform, 6);
+        assert_int_equal(f.rotated, 0);
+        fu_probe out;
+        char err[FU_ERRLEN];
+        assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+        assert_int_equal(out.width, 48); /* stored as it was displayed */
+        assert_int_equal(out.height, 64);
+        assert_int_equal(out.exif_orientation, 0);
+        free(f.data);
+    }
     fu_buf_free(&in);
     faceup_destroy(h);
 }
@@ -976,6 +1016,7 @@ int main(void)
         cmocka_unit_test(apply_folds_exif_and_the_turn_into_one_transform),
         cmocka_unit_test(apply_converts_to_another_format_with_metadata),
         cmocka_unit_test(apply_lossless_only_hands_back_what_would_be_reencoded),
+        cmocka_unit_test(apply_strip_metadata_bakes_a_tag_it_would_drop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

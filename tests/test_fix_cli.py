@@ -206,7 +206,7 @@ def test_every_transform_decodes_like_jpegtran(built, tmp_path, orientation):
     im = upright_face()
     src = save(im, tmp_path / "src.jpg", "JPEG", exif=exif_with(orientation, *im.size))
     ours, ref = tmp_path / "ours.jpg", tmp_path / "ref.jpg"
-    assert fix_apply(src, ours, 0)["path"] == "lossless"
+    assert fix_apply(src, ours, 0, "--exif", "bake")["path"] == "lossless"
     run("jpegtran", "-perfect", *JPEGTRAN[orientation], "-outfile", ref, src)
     assert np.array_equal(pixels(ours), pixels(ref))
 
@@ -246,8 +246,11 @@ def test_exif_orientation_is_baked_in_and_metadata_kept(built, tmp_path, fmt, or
     ext = fmt.lower()
     src = save(stored, tmp_path / f"src.{ext}", fmt, exif=exif_with(orientation, *stored.size))
     out = tmp_path / f"out.{ext}"
-    rec = fix_apply(src, out, 0)  # the detector found the displayed picture upright
+    # the detector found the displayed picture upright: --exif keep leaves it as it is
+    assert fix_apply(src, out, 0)["path"] == "unchanged" and sha(out) == sha(src)
+    rec = fix_apply(src, out, 0, "--exif", "bake")  # bake moves the tag's turn into the pixels
     assert rec["path"] == ("unchanged" if orientation == 1 else "lossless")
+    assert rec["exif_transform"] == orientation
 
     with Image.open(out) as o:
         assert o.getexif().get(0x0112) == 1
@@ -275,13 +278,43 @@ def test_exif_orientation_is_baked_in_and_metadata_kept(built, tmp_path, fmt, or
 
 
 def test_exif_orientation_through_the_cli(built, tmp_path):
+    """A photo upright only thanks to its EXIF Orientation: --exif keep (the default) leaves it
+    byte for byte; --exif bake moves the tag into the pixels, and says when that was lossy."""
     upright = upright_face()
     src = save(upright.transpose(UNSHOW[6]), tmp_path / "tagged.jpg", "JPEG",
                exif=exif_with(6, 592, 512))
-    rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "out").stdout)
-    assert rec["exif_orientation"] == 6 and rec["orientation"] == 0 and rec["action"] == "exif_baked"
+    r = run(FACEUP, "fix", src, "-o", tmp_path / "kept")
+    assert r.stdout == (f"{src}: orientation 0 (upright); not rotated, EXIF Orientation 6 kept -> "
+                        f"{tmp_path / 'kept' / 'tagged.jpg'}\n")
+    assert sha(tmp_path / "kept" / "tagged.jpg") == sha(src)
+    rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "kept").stdout)
+    assert (rec["exif_orientation"], rec["orientation"], rec["action"], rec["exif_baked"],
+            rec["method"]) == (6, 0, "upright", None, "unchanged")
+    inode = (tmp_path / "in-place.jpg")
+    shutil.copyfile(src, inode)
+    before = inode.stat()
+    run(FACEUP, "fix", "--in-place", inode)
+    assert inode.stat().st_ino == before.st_ino and sha(inode) == sha(src)  # not rewritten
+
+    rec = json.loads(run(FACEUP, "fix", "--json", "--exif", "bake", src, "-o",
+                         tmp_path / "out").stdout)
+    assert (rec["exif_orientation"], rec["orientation"], rec["action"], rec["exif_baked"],
+            rec["method"]) == (6, 0, "exif_baked", 6, "lossless")
     with Image.open(tmp_path / "out" / "tagged.jpg") as o:
         assert o.getexif()[0x0112] == 1 and o.size == (512, 592)
+    # a tag of 3 on partial MCUs cannot be baked without a re-encode: the line says so
+    partial = save(upright.crop((0, 0, 504, 584)).transpose(Image.ROTATE_180),
+                   tmp_path / "partial.jpg", "JPEG", exif=exif_with(3, 504, 584))
+    r = run(FACEUP, "fix", "--exif", "bake", partial, "-o", tmp_path / "out")
+    assert r.stdout == (f"{partial}: orientation 0 (upright); EXIF Orientation 3 baked in, "
+                        f"re-encoded (lossy) -> {tmp_path / 'out' / 'partial.jpg'}\n")
+    assert "1 with the EXIF Orientation baked in" in r.stderr
+    r = run(FACEUP, "fix", "--exif", "bake", "--lossless-only", partial, "-o", tmp_path / "l",
+            check=False)
+    assert r.returncode == 3 and r.stdout == (
+        f"{partial}: orientation 0 (upright); left as it is: baking in its EXIF Orientation "
+        "needs a re-encode (lossy), refused by --lossless-only\n")
+    assert run(FACEUP, "fix", "--exif", "turn", src, "-n", check=False).returncode == 2
 
 
 def test_strip_metadata_drops_exif_icc_xmp_and_comments(built, tmp_path):
@@ -327,7 +360,7 @@ def test_lossy_webp_of_odd_size_keeps_its_colours_in_place(built, tmp_path, size
     with Image.open(src) as im:
         decoded = im.convert("RGB")
     out = tmp_path / "out.webp"
-    assert fix_apply(src, out, turn)["path"] == "reencoded"
+    assert fix_apply(src, out, turn, "--exif", "bake")["path"] == "reencoded"
     want = decoded if orientation == 1 else decoded.transpose(SHOW[orientation])
     if turn:
         want = want.transpose({90: Image.ROTATE_90, 180: Image.ROTATE_180,

@@ -376,6 +376,28 @@ def test_fix_with_an_orientation_turns_as_told_without_detecting(server, images)
     assert told == detected
 
 
+def test_fix_keeps_an_exif_orientation_unless_asked_to_bake_it(server):
+    """samples/hopper_exif6.jpg is upright as displayed thanks to its tag 6."""
+    with open(os.path.join(SAMPLES, "hopper_exif6.jpg"), "rb") as f:
+        tagged = f.read()
+    for query in ("", "?exif=keep"):
+        status, headers, out = post(server, "/v1/fix" + query, tagged, "image/jpeg")
+        assert status == 200 and out == tagged
+        assert (headers["x-faceup-orientation"], headers["x-faceup-rotated-ccw"],
+                headers["x-faceup-method"]) == ("0", "0", "unchanged")
+        assert "x-faceup-exif-baked" not in headers
+    status, headers, out = post(server, "/v1/fix?exif=bake", tagged, "image/jpeg")
+    assert status == 200 and headers["x-faceup-exif-baked"] == "6"
+    assert (headers["x-faceup-rotated-ccw"], headers["x-faceup-method"]) == ("0", "lossless")
+    with Image.open(io.BytesIO(out)) as o:
+        assert o.getexif().get(0x0112) == 1 and o.size == (512, 600)
+    # the handle is left as it was: the next request keeps the tag again
+    assert post(server, "/v1/fix", tagged, "image/jpeg")[2] == tagged
+    for bad in ("/v1/fix?exif=turn", "/v1/fix?exif=", "/v1/detect?exif=bake"):
+        status, _, body = post(server, bad, tagged, "image/jpeg")
+        assert status == 400 and error_code(body) == "bad_request" and b"exif" in body, bad
+
+
 @pytest.mark.parametrize("query", ["45", "360", "-90", "90.0", "abc", "", "%2090"])
 def test_bad_orientation_is_400(server, images, query):
     status, _, body = post(server, "/v1/fix?orientation=" + query, images["small.jpg"])

@@ -68,14 +68,15 @@ def detect(image: AnyImage) -> Result:
 
 
 def fix(data: Encoded | PathLike, *, min_confidence: float = 0.5, keep_metadata: bool = True,
-        output_format: str | None = None) -> FixResult:
+        output_format: str | None = None, bake_exif: bool = False) -> FixResult:
     """The encoded image `data` (bytes-like, or a path) handed back upright, as `faceup fix`
-    does it: turned only when decided with confidence >= min_confidence, losslessly where the
-    format allows, EXIF Orientation folded in and reset to 1, metadata kept unless
-    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp")."""
+    does it: rotated only when decided with confidence >= min_confidence, losslessly where the
+    format allows, EXIF Orientation baked in and reset to 1, metadata kept unless
+    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp").
+    An image upright as displayed keeps its EXIF Orientation unless bake_exif=True."""
     d = _detector()
     d._set(min_confidence=min_confidence, keep_metadata=keep_metadata,
-           output_format=output_format)
+           output_format=output_format, bake_exif=bake_exif)
     return d.fix(data)
 
 

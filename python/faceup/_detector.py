@@ -46,7 +46,7 @@ _METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
     "min_confidence": (3, "real"), "keep_metadata": (4, "bool"), "output_format": (5, "format"),
-    "face_threshold": (6, "real"), "detail": (7, "int"),
+    "face_threshold": (6, "real"), "detail": (7, "int"), "bake_exif": (9, "bool"),
 }
 
 
@@ -90,6 +90,8 @@ class Detector:
       output_format   fix writes "jpeg", "png" or "webp"; None keeps the input's format
       face_threshold  lowest detector score listed as a face (0.5)
       detail          longest side in pixels of the finest face search, 192..16384 (640)
+      bake_exif       fix bakes the EXIF Orientation of an image upright as displayed into
+                      its pixels (`faceup fix --exif bake`); False keeps it as it is (False)
 
     Raises faceup.ArgumentError for a value of the wrong type or out of range.
     """
@@ -99,11 +101,12 @@ class Detector:
     def __init__(self, *, threads: int | None = None, max_pixels: int | None = None,
                  max_bytes: int | None = None, min_confidence: float | None = None,
                  keep_metadata: bool | None = None, output_format: str | None = None,
-                 face_threshold: float | None = None, detail: int | None = None) -> None:
+                 face_threshold: float | None = None, detail: int | None = None,
+                 bake_exif: bool | None = None) -> None:
         self._h = _faceup.Handle()
         given = {"threads": threads, "max_pixels": max_pixels, "max_bytes": max_bytes,
                  "min_confidence": min_confidence, "keep_metadata": keep_metadata,
-                 "face_threshold": face_threshold, "detail": detail}
+                 "face_threshold": face_threshold, "detail": detail, "bake_exif": bake_exif}
         self._set(**{k: v for k, v in given.items() if v is not None})
         if output_format is not None:
             self._set(output_format=output_format)

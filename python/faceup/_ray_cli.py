@@ -63,10 +63,11 @@ class _Job:
     """One actor: one Detector, the inputs of a batch in, one JSON line each out."""
 
     def __init__(self, command: str, outdir: bytes | None, min_confidence: float,
-                 keep_metadata: bool) -> None:
+                 keep_metadata: bool, bake_exif: bool = False) -> None:
         import ray
         self.command, self.outdir, self.min_confidence = command, outdir, min_confidence
-        self.detector = (Detector(min_confidence=min_confidence, keep_metadata=keep_metadata)
+        self.detector = (Detector(min_confidence=min_confidence, keep_metadata=keep_metadata,
+                                  bake_exif=bake_exif)
                          if command == "fix" else Detector())
         self.node = ray.get_runtime_context().get_node_id()
 
@@ -169,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "(default 0.5)")
             s.add_argument("--strip-metadata", action="store_true",
                            help="drop EXIF, ICC profiles, XMP, comments and text")
+            s.add_argument("--exif", choices=("keep", "bake"), default="keep",
+                           help="an image upright as displayed thanks to its EXIF Orientation: "
+                                "keep it as it is (default), or bake the tag into the pixels")
     return p
 
 
@@ -229,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                 fn_constructor_kwargs={
                     "command": a.command, "outdir": outdir,
                     "min_confidence": getattr(a, "min_confidence", 0.5),
-                    "keep_metadata": not getattr(a, "strip_metadata", False)})
+                    "keep_metadata": not getattr(a, "strip_metadata", False),
+                    "bake_exif": getattr(a, "exif", "keep") == "bake"})
             out = sys.stdout.buffer
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 for line, outcome, node in zip(batch["line"], batch["outcome"], batch["node"]):

@@ -31,6 +31,7 @@ def cli_fix(images, tmp_path, *options):
     ((), {}),
     (("--min-confidence", "0.9995"), {"min_confidence": 0.9995}),
     (("--strip-metadata",), {"keep_metadata": False}),
+    (("--exif", "bake"), {"bake_exif": True}),
 ])
 def test_fix_gives_the_cli_bytes_and_report(images, tmp_path, options, kwargs):
     expected = cli_fix(images, tmp_path, *options)
@@ -60,8 +61,14 @@ def test_what_fix_did(images):
     f = faceup.fix(images["hopper_turned_90"].read_bytes())  # 600 rows: no whole MCU
     assert (f.action, f.rotated_ccw, f.method, f.path) == \
         ("rotated", 90, "reencoded_lossy", "reencoded")
-    f = faceup.fix(images["hopper_exif6"].read_bytes())
+    # upright as displayed thanks to its EXIF tag: kept, unless asked to bake it in
+    src = images["hopper_exif6"].read_bytes()
+    f = faceup.fix(src)
+    assert (f.action, f.exif_baked, f.method, f.data) == ("upright", None, "unchanged", src)
+    f = faceup.fix(src, bake_exif=True)
     assert f.exif_baked == 6 and f.action == "exif_baked" and f.result.orientation == 0
+    assert faceup.Detector(bake_exif=True).params["bake_exif"] is True
+    assert faceup.fix(src).data == src  # the module's own Detector is set back
     f = faceup.fix(images["grace_hopper"].read_bytes())
     assert (f.action, f.rotated_ccw, f.method, f.changed) == ("upright", 0, "unchanged", False)
     f = faceup.fix(images["noface"].read_bytes())

@@ -153,6 +153,11 @@ int faceup_set_param(faceup *h, faceup_param param, double v)
             break;
         h->lossless_only = (int)v;
         return FACEUP_OK;
+    case FACEUP_PARAM_BAKE_EXIF:
+        if (v != 0 && v != 1)
+            break;
+        h->bake_exif = (int)v;
+        return FACEUP_OK;
     }
     return fu_fail(h, FACEUP_ERR_ARGUMENT, "faceup_set_param", "parameter %d: value %g out of range",
                    (int)param, v);
@@ -172,6 +177,7 @@ double faceup_get_param(const faceup *h, faceup_param param)
     case FACEUP_PARAM_FACE_THRESHOLD: return h->face_threshold;
     case FACEUP_PARAM_DETAIL: return h->detail;
     case FACEUP_PARAM_LOSSLESS_ONLY: return h->lossless_only;
+    case FACEUP_PARAM_BAKE_EXIF: return h->bake_exif;
     }
     return -1;
 }
