@@ -503,8 +503,11 @@ static char *render_json(const options *opt, const item *it, const faceup_fixed 
         fu_strbuf_printf(&b, "%d", f->exif_transform);
     else
         fu_strbuf_printf(&b, "null");
-    fu_strbuf_printf(&b, ",\"method\":\"%s\",\"dry_run\":%s,\"output\":",
-                     faceup_fix_path_str(path), opt->dry_run ? "true" : "false");
+    fu_strbuf_printf(&b, ",\"method\":\"%s\",\"dropped\":[", faceup_fix_path_str(path));
+    for (unsigned bit = 1, n = 0; f && bit <= FACEUP_DROPPED_TRAILER; bit <<= 1)
+        if (f->dropped & bit)
+            fu_strbuf_printf(&b, "%s\"%s\"", n++ ? "," : "", faceup_dropped_str((int)bit));
+    fu_strbuf_printf(&b, "],\"dry_run\":%s,\"output\":", opt->dry_run ? "true" : "false");
     if (dest)
         fu_strbuf_json_string(&b, dest);
     else
@@ -539,7 +542,11 @@ static void action_words(const options *opt, const faceup_fixed *f, int outcome,
         n += snprintf(out + n, cap - (size_t)n, ", EXIF Orientation %d kept",
                       r->exif_orientation);
     if (n >= 0 && (size_t)n < cap && f->path != FACEUP_FIX_UNCHANGED)
-        snprintf(out + n, cap - (size_t)n, ", %s", cli_method_words(f->path));
+        n += snprintf(out + n, cap - (size_t)n, ", %s", cli_method_words(f->path));
+    char dropped[128];
+    if (n >= 0 && (size_t)n < cap && f->dropped)
+        snprintf(out + n, cap - (size_t)n, "; dropped, as it would not be rotated with it: %s",
+                 cli_dropped_words(f->dropped, dropped, sizeof dropped));
 }
 
 static char *render(const options *opt, const item *it, const faceup_fixed *f, int outcome,
@@ -547,7 +554,7 @@ static char *render(const options *opt, const item *it, const faceup_fixed *f, i
 {
     if (opt->json)
         return render_json(opt, it, f, outcome, dest, err);
-    char line[PATH_MAX * 2 + 256], state[48], did[192];
+    char line[PATH_MAX * 2 + 512], state[48], did[384];
     if (outcome == FAILED) {
         snprintf(line, sizeof line, "%s: error: %s", it->path, err);
         return strdup(line);

@@ -27,6 +27,15 @@ const char *cli_method_words(int path)
          : path == FACEUP_FIX_REENCODED ? "re-encoded (lossy)" : "unchanged";
 }
 
+const char *cli_dropped_words(unsigned dropped, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s%s", dropped & FACEUP_DROPPED_MPF ? "the MPF index" : "",
+             dropped & FACEUP_DROPPED_MPF && dropped & FACEUP_DROPPED_TRAILER ? ", " : "",
+             dropped & FACEUP_DROPPED_TRAILER ? "the data after the picture (secondary images "
+                                                "such as a gain map)" : "");
+    return buf;
+}
+
 const char *cli_message(const char *errmsg)
 {
     const char *s = errmsg;

@@ -9,7 +9,9 @@
  *   - the patcher leaves a block it calls malformed exactly as it was;
  *   - after a successful reset, no Orientation entry it can read says anything but 1;
  *   - in-place patching never changes the size of a file;
- *   - a fixer that succeeds hands back a non-empty image.
+ *   - a fixer that succeeds hands back a non-empty image;
+ *   - the MPF / trailing-data scan (jpeg_extras.c) says only what it can say, of the input and
+ *     of each fixer's output.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "codec/format.h"
+#include "codec/jpeg_extras.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,6 +67,8 @@ static void fixer(fix_fn fix, const uint8_t *d, size_t n, const fu_fix_plan *pla
     char err[FU_ERRLEN];
     if (fix(d, n, plan, &out, &path, err) == FACEUP_OK && n && (!out.p || !out.n))
         abort();
+    if (fu_jpeg_extras(out.p, out.n) & ~(unsigned)(FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER))
+        abort();
     fu_buf_free(&out);
 }
 
@@ -82,6 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_pixels = 1 << 20, /* keep each run fast; the limit itself is tested elsewhere */
     };
     int swap = fu_d4_swaps_axes(plan.t);
+    if (fu_jpeg_extras(data, size) & ~(unsigned)(FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER))
+        abort();
     patcher(data, size, swap);
     container(fu_jpeg_patch_exif, data, size, swap);
     container(fu_png_patch_exif, data, size, swap);

@@ -22,8 +22,9 @@
  *
  * Thread safety: a handle may be used by one thread at a time. Different handles are fully
  * independent and may be used concurrently from different threads (the embedded model weights
- * are shared, read-only). faceup_version(), faceup_status_str(), faceup_fix_path_str() and the
- * *_free() functions are safe from any thread. A server keeps one handle per worker thread.
+ * are shared, read-only). faceup_version(), faceup_status_str(), faceup_fix_path_str(),
+ * faceup_dropped_str() and the *_free() functions are safe from any thread. A server keeps one
+ * handle per worker thread.
  *
  * Errors: every function that can fail returns a faceup_status: 0 (FACEUP_OK) on success, a
  * negative code on failure; faceup_errmsg(h) then says "function(): what went wrong". The library
@@ -153,6 +154,16 @@ typedef enum faceup_fix_path {
                                  its estimated source quality, or any change of format */
 } faceup_fix_path;
 
+/* What a fix could not carry into its output, reported in faceup_fixed.dropped (bit flags). */
+typedef enum faceup_dropped {
+    FACEUP_DROPPED_MPF = 1,     /* the MPF index (APP2 "MPF") of a multi-picture JPEG */
+    FACEUP_DROPPED_TRAILER = 2  /* data after the end of a JPEG's picture: the secondary images of
+                                   an MPF file (an HDR gain map, a depth map), or anything else
+                                   appended. Kept when the picture is not rewritten (the EXIF
+                                   tag only patched); dropped when it is, for the secondary
+                                   images would not be turned with it */
+} faceup_dropped;
+
 typedef struct faceup_fixed {
     unsigned char *data;     /* the upright encoded image; owned by this struct */
     size_t size;
@@ -170,6 +181,10 @@ typedef struct faceup_fixed {
                                 FACEUP_PARAM_LOSSLESS_ONLY refused it: path is
                                 FACEUP_FIX_UNCHANGED, `data` the input byte for byte, rotated 0,
                                 and `result` says what the turn would have been */
+    unsigned dropped;        /* faceup_dropped flags: what the input carried and `data` does not
+                                (0: nothing lost). Metadata stripped on purpose
+                                (FACEUP_PARAM_KEEP_METADATA 0) is not listed, but an MPF index
+                                and trailing data are, even then */
 } faceup_fixed;
 
 /* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */
@@ -182,6 +197,11 @@ FACEUP_API const char *faceup_status_str(int status);
  * X-Faceup-Method header): "unchanged", "lossless", "reencoded_lossy"; "unknown" for another
  * value. Thread-safe; the string is static. */
 FACEUP_API const char *faceup_fix_path_str(int path);
+
+/* The word for one faceup_dropped flag in faceup's output (`dropped` of `faceup fix --json`,
+ * X-Faceup-Dropped): "mpf", "trailing_data"; "unknown" for another value. Thread-safe; the
+ * string is static. */
+FACEUP_API const char *faceup_dropped_str(int flag);
 
 /* Create a handle with default options. Returns NULL only when memory is exhausted. */
 FACEUP_API faceup *faceup_create(void);

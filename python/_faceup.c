@@ -289,7 +289,8 @@ done:
     return out;
 }
 
-/* fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence) */
+/* fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence,
+ *                          dropped) */
 static PyObject *handle_fix(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"data", "file", NULL};
@@ -318,8 +319,9 @@ static PyObject *handle_fix(PyObject *obj, PyObject *args, PyObject *kwds)
     PyObject *out = NULL, *bytes = NULL, *json = NULL;
     if ((bytes = PyBytes_FromStringAndSize((const char *)f->data, (Py_ssize_t)f->size)) &&
         (json = json_str(faceup_result_json(f->result, name, NULL))))
-        out = Py_BuildValue("(OiOiiid)", bytes, (int)f->format, json, f->rotated,
-                            f->exif_transform, (int)f->path, (double)f->result->confidence);
+        out = Py_BuildValue("(OiOiiidI)", bytes, (int)f->format, json, f->rotated,
+                            f->exif_transform, (int)f->path, (double)f->result->confidence,
+                            f->dropped);
     Py_XDECREF(bytes);
     Py_XDECREF(json);
     faceup_fixed_free(f);
@@ -336,8 +338,8 @@ static PyMethodDef handle_methods[] = {
      "detect_pixels(array, format, file=None) -> (json, confidence): faceup_detect_pixels on a buffer of "
      "uint8 pixels, H x W (gray) or H x W x C, any strides."},
     {"fix", (PyCFunction)(void (*)(void))handle_fix, METH_VARARGS | METH_KEYWORDS,
-     "fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence): "
-     "faceup_fix."},
+     "fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence, "
+     "dropped): faceup_fix."},
     {NULL, NULL, 0, NULL},
 };
 

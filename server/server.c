@@ -182,6 +182,7 @@ static enum MHD_Result send_reply(request *rq)
         MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                 "X-Faceup-Orientation, X-Faceup-Confidence, "
                                 "X-Faceup-Rotated-Ccw, X-Faceup-Exif-Baked, X-Faceup-Method, "
+                                "X-Faceup-Dropped, "
                                 "X-Faceup-Faces, X-Faceup-Rotated, "
                                 "X-Faceup-Path");
     }

@@ -24,6 +24,7 @@
 
 #include "api/handle.h"
 #include "codec/format.h"
+#include "codec/jpeg_extras.h"
 #include "faceup.h"
 #include "geom/d4.h"
 #include "geom/image.h"
@@ -922,6 +923,83 @@ static void apply_strip_metadata_bakes_a_tag_it_would_drop(void **state)
     faceup_destroy(h);
 }
 
+/* A multi-picture JPEG as phones write them: an APP2 "MPF" index, and a second JPEG (the gain
+ * map, here a small one) after the first one's EOI. */
+static fu_buf make_mpf_jpeg(int w, int h, int flags)
+{
+    static const uint8_t mpf[] = {'M', 'P', 'F', 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                  1, 0, 0x00, 0xB0, 7, 0, 4, 0, 0, 0, '0', '1', '0', '0',
+                                  0, 0, 0, 0};
+    fu_buf jpg = make_jpeg_flags(w, h, TJSAMP_420, TJPF_RGB, flags);
+    fu_buf second = make_jpeg(16, 16, TJSAMP_444, TJPF_RGB);
+    insert_segment(&jpg, 0xE2, mpf, sizeof mpf);
+    assert_int_equal(fu_buf_put(&jpg, second.p, second.n), FACEUP_OK);
+    fu_buf_free(&second);
+    return jpg;
+}
+
+static void jpeg_extras_finds_the_mpf_index_and_what_follows_the_picture(void **state)
+{
+    (void)state;
+    fu_buf plain = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    assert_int_equal(fu_jpeg_extras(plain.p, plain.n), 0);
+    static const uint8_t pad[] = {0, 0, 0xFF, 0xFF}; /* padding after EOI is nothing */
+    assert_int_equal(fu_buf_put(&plain, pad, sizeof pad), FACEUP_OK);
+    assert_int_equal(fu_jpeg_extras(plain.p, plain.n), 0);
+    for (int progressive = 0; progressive < 2; progressive++) {
+        fu_buf mpf = make_mpf_jpeg(64, 48, progressive ? TJFLAG_PROGRESSIVE : 0);
+        assert_int_equal(fu_jpeg_extras(mpf.p, mpf.n), FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+        /* cut inside the first picture's scan: no end, so no trailer is claimed */
+        assert_int_equal(fu_jpeg_extras(mpf.p, mpf.n / 2), FACEUP_DROPPED_MPF);
+        fu_buf_free(&mpf);
+    }
+    static const uint8_t junk[] = "not a JPEG at all";
+    assert_int_equal(fu_jpeg_extras(junk, sizeof junk), 0);
+    assert_int_equal(fu_jpeg_extras(junk, 0), 0);
+    fu_buf_free(&plain);
+}
+
+/* A turned picture cannot keep its secondary images consistently: they are dropped, and said
+ * so; a tag patched in place keeps them byte for byte. */
+static void apply_reports_the_mpf_images_it_drops(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_mpf_jpeg(64, 48, 0);
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1};
+    faceup_fixed f = {0};
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    assert_int_equal(fu_jpeg_extras(f.data, f.size), 0);
+    free(f.data);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, -1, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.dropped, 0);
+    free(f.data);
+    /* EXIF 6 and a detected 90 cancel: only the tag changes, everything else is kept */
+    fu_buf_free(&in);
+    in = make_mpf_jpeg(64, 48, 0);
+    add_metadata(&in, 6, 64, 48);
+    pr.exif_orientation = 6;
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, 0);
+    assert_int_equal(f.size, in.n);
+    assert_int_equal(fu_jpeg_extras(f.data, f.size), FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    free(f.data);
+    /* a change of format keeps neither */
+    faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_PNG);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    free(f.data);
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_MPF), "mpf");
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_TRAILER), "trailing_data");
+    assert_string_equal(faceup_dropped_str(3), "unknown");
+    fu_buf_free(&in);
+    faceup_destroy(h);
+}
+
 static void apply_converts_to_another_format_with_metadata(void **state)
 {
     (void)state;
@@ -1017,6 +1095,8 @@ int main(void)
         cmocka_unit_test(apply_converts_to_another_format_with_metadata),
         cmocka_unit_test(apply_lossless_only_hands_back_what_would_be_reencoded),
         cmocka_unit_test(apply_strip_metadata_bakes_a_tag_it_would_drop),
+        cmocka_unit_test(jpeg_extras_finds_the_mpf_index_and_what_follows_the_picture),
+        cmocka_unit_test(apply_reports_the_mpf_images_it_drops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -493,6 +493,39 @@ def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_m
     assert recs[3]["error"] == "not a JPEG, PNG or WebP image"
 
 
+def mpf_jpeg(im, path):
+    """im as a multi-picture JPEG, as phones write HDR photos: an APP2 "MPF" index after SOI and
+    a second JPEG (standing for the gain map) after the first one's EOI."""
+    first, second = io.BytesIO(), io.BytesIO()
+    im.save(first, "JPEG", quality=92)
+    im.resize((im.width // 4, im.height // 4)).save(second, "JPEG", quality=80)
+    index = b"MPF\0II*\0" + struct.pack("<IHHHI4s", 8, 1, 0xB000, 7, 4, b"0100") + b"\0" * 4
+    app2 = b"\xff\xe2" + struct.pack(">H", len(index) + 2) + index
+    data = first.getvalue()[:2] + app2 + first.getvalue()[2:] + second.getvalue()
+    Path(path).write_bytes(data)
+    return path
+
+
+def test_mpf_index_and_trailing_images_are_dropped_with_a_warning_when_rotated(built, tmp_path):
+    face = upright_face()
+    turned = mpf_jpeg(face.transpose(Image.ROTATE_270), tmp_path / "hdr90.jpg")
+    upright = mpf_jpeg(face, tmp_path / "hdr.jpg")
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", turned, upright, "-o", out)
+    assert r.stdout.splitlines() == [
+        f"{turned}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless; dropped, "
+        "as it would not be rotated with it: the MPF index, the data after the picture "
+        f"(secondary images such as a gain map) -> {out / 'hdr90.jpg'}",
+        f"{upright}: orientation 0 (upright); not rotated -> {out / 'hdr.jpg'}"]
+    fixed = (out / "hdr90.jpg").read_bytes()
+    assert not any(m == 0xE2 and p.startswith(b"MPF\0") for m, p in jpeg_segments(fixed))
+    assert fixed.endswith(b"\xff\xd9") and fixed.count(b"\xff\xd8") == 1  # one picture
+    assert (out / "hdr.jpg").read_bytes() == upright.read_bytes()  # kept, index and all
+    recs = [json.loads(line) for line in run(FACEUP, "fix", "--json", "-n", turned,
+                                             upright).stdout.splitlines()]
+    assert [rec["dropped"] for rec in recs] == [["mpf", "trailing_data"], []]
+
+
 def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
     paths = face_folder(tmp_path / "in")
     (tmp_path / "in" / "notes.txt").write_text("not an image")

@@ -398,6 +398,21 @@ def test_fix_keeps_an_exif_orientation_unless_asked_to_bake_it(server):
         assert status == 400 and error_code(body) == "bad_request" and b"exif" in body, bad
 
 
+def test_fix_says_what_it_drops_of_a_multi_picture_jpeg(server, images):
+    """An APP2 MPF index and a second JPEG after the first: a turned picture cannot keep them."""
+    index = b"MPF\0II*\0" + b"\x08\0\0\0" + b"\0" * 6
+    app2 = b"\xff\xe2" + len(index + b"..").to_bytes(2, "big") + index
+    extra = encode(images["hopper"].resize((64, 75)), "JPEG", quality=80)
+    for name, dropped in (("hopper90.jpg", "mpf, trailing_data"), ("hopper.jpg", None)):
+        mpf = images[name][:2] + app2 + images[name][2:] + extra
+        status, headers, out = post(server, "/v1/fix", mpf, "image/jpeg")
+        assert status == 200 and headers.get("x-faceup-dropped") == dropped, name
+        if dropped is None:
+            assert out == mpf   # not rotated: kept byte for byte
+        else:
+            assert out.count(b"\xff\xd8") == 1 and b"MPF\0" not in out
+
+
 @pytest.mark.parametrize("query", ["45", "360", "-90", "90.0", "abc", "", "%2090"])
 def test_bad_orientation_is_400(server, images, query):
     status, _, body = post(server, "/v1/fix?orientation=" + query, images["small.jpg"])

@@ -42,6 +42,7 @@ _RGB, _RGBA, _GRAY = 0, 2, 4
 _FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
 _FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
 _METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
+_DROPPED = ((1, "mpf"), (2, "trailing_data"))  # faceup_dropped: (flag, faceup_dropped_str)
 # keyword -> (faceup_param, kind); kinds are checked here, ranges by faceup_set_param
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
@@ -154,7 +155,7 @@ class Detector:
         if buf is None:
             raise InputError("faceup.fix(): takes an encoded image (bytes-like) or a path, "
                              f"not {type(data).__name__}")
-        out, fmt, text, rotated, exif, path, confidence = self._h.fix(buf, file)
+        out, fmt, text, rotated, exif, path, confidence, dropped = self._h.fix(buf, file)
         result = Result._from_json(text)
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
         # as `faceup fix` says it: a change of format or of metadata alone is no rotation
@@ -165,7 +166,8 @@ class Detector:
         return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result,
                          rotated_ccw=(360 - rotated) % 360,
                          exif_baked=exif if exif > 1 else None, method=_METHODS[path],
-                         action=action)
+                         action=action,
+                         dropped=tuple(name for flag, name in _DROPPED if dropped & flag))
 
     def upright(self, image: P) -> Upright[P]:
         """Pixels in, pixels out: `image` (a numpy array or a PIL image, as detect() takes

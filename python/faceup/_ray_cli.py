@@ -36,6 +36,7 @@ UPRIGHT, ROTATED, UNDECIDED, FAILED, EXIF_BAKED = 0, 1, 2, 3, 4
 ACTION = ("upright", "rotated", "undecided", "error", "exif_baked")
 METHOD = ("unchanged", "lossless", "reencoded_lossy")
 OLD_PATH = ("unchanged", "lossless", "reencoded")  # the deprecated "path" key
+DROPPED = ((1, b"mpf"), (2, b"trailing_data"))      # faceup_dropped
 FUNCTION = re.compile(r"^\w+\(\): ")
 MAX_BYTES = 256 << 20  # the CLI's --max-bytes default
 
@@ -107,7 +108,7 @@ class _Job:
             except Error as e:
                 err = _cli_message(e.message)
         if fixed is not None:
-            out, _, text, rotated, exif, path, confidence = fixed
+            out, _, text, rotated, exif, path, confidence, dropped = fixed
             undecided = json.loads(text)["orientation"] is None or confidence < self.min_confidence
             outcome = (ROTATED if path != 0 and rotated else EXIF_BAKED if path != 0 and exif > 1
                        else UNDECIDED if undecided else UPRIGHT)
@@ -124,13 +125,15 @@ class _Job:
                     outcome = FAILED if _files.write_atomic(target, out, st) else outcome
                     dest = target if outcome != FAILED else None
         if fixed is None:
-            base, rotated, exif, path = _bytes(error_json(it.path, _bytes(err or ""))), 0, 0, 0
+            base, rotated, exif, path, dropped = (_bytes(error_json(it.path, _bytes(err or ""))),
+                                                  0, 0, 0, 0)
         else:
             base = _bytes(text)  # with a decision the line's "error" stays null, as in the CLI
+        names = b",".join(b'"%s"' % n for f, n in DROPPED if dropped & f)
         line = (base[:-1] + b',"action":"%s","rotated_ccw":%d,"exif_baked":%s,"method":"%s",'
-                b'"dry_run":false,"output":'
+                b'"dropped":[%s],"dry_run":false,"output":'
                 % (ACTION[outcome].encode(), (360 - rotated) % 360,
-                   b"%d" % exif if exif > 1 else b"null", METHOD[path].encode())
+                   b"%d" % exif if exif > 1 else b"null", METHOD[path].encode(), names)
                 + (_json_path(dest) if dest is not None else b"null")
                 + b',"rotated":%d,"path":"%s"}' % (rotated, OLD_PATH[path].encode()))
         return line, outcome

@@ -117,6 +117,10 @@ class FixResult:
     action: Action
     """What `faceup fix` reports: "rotated", "exif_baked" (only the EXIF Orientation baked
     in), else "undecided" (no decision, or one under min_confidence) or "upright"."""
+    dropped: tuple[str, ...] = ()
+    """What the input carried and `data` does not (`faceup fix --json` dropped): "mpf" (the
+    MPF index of a multi-picture JPEG), "trailing_data" (the data after its picture: the
+    secondary images, such as an HDR gain map, which would not be rotated with it)."""
 
     @property
     def changed(self) -> bool:

@@ -14,8 +14,8 @@ from conftest import faceup_cli
 FIX_INPUTS = ["hopper_turned_90", "hopper_mcu_90", "astronaut_turned_180", "hopper_exif6",
               "grace_hopper", "hopper_90", "hopper_270", "hopper_90_webp", "hopper_gray_270",
               "noface"]
-FIX_KEYS = ("action", "rotated_ccw", "exif_baked", "method", "dry_run", "output", "rotated",
-            "path")
+FIX_KEYS = ("action", "rotated_ccw", "exif_baked", "method", "dropped", "dry_run", "output",
+            "rotated", "path")
 
 
 def cli_fix(images, tmp_path, *options):
@@ -41,6 +41,7 @@ def test_fix_gives_the_cli_bytes_and_report(images, tmp_path, options, kwargs):
         assert f.data == data, name
         assert (f.action, f.rotated_ccw, f.exif_baked, f.method) == \
             (line["action"], line["rotated_ccw"], line["exif_baked"], line["method"])
+        assert list(f.dropped) == line["dropped"]
         assert (f.rotated, f.path) == (line["rotated"], line["path"])  # the deprecated names
         assert f.result.to_dict() == {k: v for k, v in line.items()
                                       if k not in FIX_KEYS and k != "file"}
@@ -76,6 +77,19 @@ def test_what_fix_did(images):
     # a decision under min_confidence is left as it is, and reported undecided
     f = faceup.fix(images["hopper_mcu_90"].read_bytes(), min_confidence=1.0)
     assert (f.action, f.method, f.result.orientation) == ("undecided", "unchanged", 90)
+
+
+def test_fix_says_what_it_dropped(images):
+    """A multi-picture JPEG (APP2 MPF index, a second JPEG after the first) that is rotated
+    loses both, and says so as `faceup fix --json` does; upright, it keeps both."""
+    index = b"MPF\0II*\0" + b"\x08\0\0\0" + b"\0" * 6
+    app2 = b"\xff\xe2" + len(index + b"..").to_bytes(2, "big") + index
+    tail = images["grace_hopper"].read_bytes()
+    for name, dropped in (("hopper_mcu_90", ("mpf", "trailing_data")), ("grace_hopper", ())):
+        src = images[name].read_bytes()
+        f = faceup.fix(src[:2] + app2 + src[2:] + tail)
+        assert f.dropped == dropped, name
+    assert faceup.fix(images["hopper_mcu_90"].read_bytes()).dropped == ()
 
 
 def test_fix_output_format(images):

@@ -26,11 +26,16 @@
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
  *  7. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
  *     one) is dropped for the input bytes, and reencode_refused says so.
+ *  8. Nothing is lost without saying so: what the input carries beside its picture (an MPF
+ *     index, the secondary images after its end) and the output does not is listed in
+ *     `dropped`. The output is scanned, not the path guessed: a tag patched in place keeps
+ *     them, byte for byte; a rewritten picture cannot keep them consistently.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handle.h"
+#include "codec/jpeg_extras.h"
 
 int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
                  const fu_probe *probe, int rotate_ccw, faceup_fixed *out)
@@ -66,6 +71,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
                                ? probe->format : (faceup_format)h->output_format;
     out->format = target;
     out->reencode_refused = 0;
+    out->dropped = 0;
 
     fu_buf buf = {0};
     char err[FU_ERRLEN] = "";
@@ -99,6 +105,8 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     }
     out->data = buf.p;
     out->size = buf.n;
+    out->dropped = out->path == FACEUP_FIX_UNCHANGED
+                       ? 0 : fu_jpeg_extras(data, size) & ~fu_jpeg_extras(buf.p, buf.n);
     return FACEUP_OK;
 }
 

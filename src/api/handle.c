@@ -55,6 +55,15 @@ const char *faceup_fix_path_str(int path)
     }
 }
 
+const char *faceup_dropped_str(int flag)
+{
+    switch (flag) {
+    case FACEUP_DROPPED_MPF: return "mpf";
+    case FACEUP_DROPPED_TRAILER: return "trailing_data";
+    default: return "unknown";
+    }
+}
+
 int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
 {
     if (!h)
