@@ -504,7 +504,7 @@ static char *render_json(const options *opt, const item *it, const faceup_fixed 
     else
         fu_strbuf_printf(&b, "null");
     fu_strbuf_printf(&b, ",\"method\":\"%s\",\"dropped\":[", faceup_fix_path_str(path));
-    for (unsigned bit = 1, n = 0; f && bit <= FACEUP_DROPPED_TRAILER; bit <<= 1)
+    for (unsigned bit = 1, n = 0; f && bit <= FACEUP_DROPPED_THUMBNAIL; bit <<= 1)
         if (f->dropped & bit)
             fu_strbuf_printf(&b, "%s\"%s\"", n++ ? "," : "", faceup_dropped_str((int)bit));
     fu_strbuf_printf(&b, "],\"dry_run\":%s,\"output\":", opt->dry_run ? "true" : "false");
@@ -543,7 +543,7 @@ static void action_words(const options *opt, const faceup_fixed *f, int outcome,
                       r->exif_orientation);
     if (n >= 0 && (size_t)n < cap && f->path != FACEUP_FIX_UNCHANGED)
         n += snprintf(out + n, cap - (size_t)n, ", %s", cli_method_words(f->path));
-    char dropped[128];
+    char dropped[160];
     if (n >= 0 && (size_t)n < cap && f->dropped)
         snprintf(out + n, cap - (size_t)n, "; dropped, as it would not be rotated with it: %s",
                  cli_dropped_words(f->dropped, dropped, sizeof dropped));

@@ -29,10 +29,14 @@ const char *cli_method_words(int path)
 
 const char *cli_dropped_words(unsigned dropped, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s%s%s", dropped & FACEUP_DROPPED_MPF ? "the MPF index" : "",
-             dropped & FACEUP_DROPPED_MPF && dropped & FACEUP_DROPPED_TRAILER ? ", " : "",
-             dropped & FACEUP_DROPPED_TRAILER ? "the data after the picture (secondary images "
-                                                "such as a gain map)" : "");
+    static const char *const words[] = {
+        "the MPF index", "the data after the picture (secondary images such as a gain map)",
+        "the EXIF thumbnail"};
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < 3; i++)
+        if (dropped & (1u << i) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", words[i]);
     return buf;
 }
 

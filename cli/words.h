@@ -13,7 +13,7 @@
  *                             (`exif_baked`, X-Faceup-Exif-Baked)
  *   lossless / re-encoded (lossy)
  *                             how the output was made (`method`, X-Faceup-Method)
- *   dropped: the MPF index, the data after the picture
+ *   dropped: the MPF index, the data after the picture, the EXIF thumbnail
  *                             what the input carried and the output does not (`dropped`,
  *                             X-Faceup-Dropped)
  */
@@ -29,7 +29,8 @@ const char *cli_orientation_words(int orientation, int bare, char *buf, size_t c
 /* How a fix output was made, in words: "unchanged", "lossless", "re-encoded (lossy)". */
 const char *cli_method_words(int path);
 
-/* "the MPF index, the data after the picture": faceup_fixed.dropped in words, "" for none. */
+/* "the MPF index, the data after the picture (...), the EXIF thumbnail": faceup_fixed.dropped
+ * in words, "" for none. */
 const char *cli_dropped_words(unsigned dropped, char *buf, size_t cap);
 
 /* A library error message as a user reads it: without the "function(): " it starts with. */

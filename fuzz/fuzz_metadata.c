@@ -7,7 +7,8 @@
  * whether to keep metadata); the rest is the input, taken as a bare EXIF block and as a file of
  * each format. Contracts checked beyond "no crash, no leak":
  *   - the patcher leaves a block it calls malformed exactly as it was;
- *   - after a successful reset, no Orientation entry it can read says anything but 1;
+ *   - after a successful reset, no Orientation entry it can read says anything but 1, and
+ *     no thumbnail is linked when it was asked to unlink it;
  *   - in-place patching never changes the size of a file;
  *   - a fixer that succeeds hands back a non-empty image;
  *   - the MPF / trailing-data scan (jpeg_extras.c) says only what it can say, of the input and
@@ -30,11 +31,14 @@ static void patcher(const uint8_t *d, size_t n, int swap)
         return;
     memcpy(copy, d, n);
     int found = 0, again = 0;
-    if (fu_exif_patch(copy, n, 1, swap, &found) == FU_EXIF_MALFORMED) {
+    int reset = FU_EXIF_RESET | (swap ? FU_EXIF_DROP_THUMBNAIL : 0);
+    if (fu_exif_patch(copy, n, reset, swap, &found) == FU_EXIF_MALFORMED) {
         if (memcmp(copy, d, n))
             abort();
     } else {
         if (found < 0 || found > 8 || fu_exif_patch(copy, n, 0, 0, &again) != 0)
+            abort();
+        if (swap && fu_exif_has_thumbnail(copy, n))
             abort();
         if (again != 0 && again != 1)
             abort();

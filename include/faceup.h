@@ -157,11 +157,13 @@ typedef enum faceup_fix_path {
 /* What a fix could not carry into its output, reported in faceup_fixed.dropped (bit flags). */
 typedef enum faceup_dropped {
     FACEUP_DROPPED_MPF = 1,     /* the MPF index (APP2 "MPF") of a multi-picture JPEG */
-    FACEUP_DROPPED_TRAILER = 2  /* data after the end of a JPEG's picture: the secondary images of
+    FACEUP_DROPPED_TRAILER = 2, /* data after the end of a JPEG's picture: the secondary images of
                                    an MPF file (an HDR gain map, a depth map), or anything else
                                    appended. Kept when the picture is not rewritten (the EXIF
                                    tag only patched); dropped when it is, for the secondary
                                    images would not be turned with it */
+    FACEUP_DROPPED_THUMBNAIL = 4 /* the EXIF thumbnail: removed (unlinked) whenever the pixels are
+                                   turned, for it would show unturned; kept when they are not */
 } faceup_dropped;
 
 typedef struct faceup_fixed {
@@ -183,8 +185,8 @@ typedef struct faceup_fixed {
                                 and `result` says what the turn would have been */
     unsigned dropped;        /* faceup_dropped flags: what the input carried and `data` does not
                                 (0: nothing lost). Metadata stripped on purpose
-                                (FACEUP_PARAM_KEEP_METADATA 0) is not listed, but an MPF index
-                                and trailing data are, even then */
+                                (FACEUP_PARAM_KEEP_METADATA 0, the EXIF thumbnail with it) is
+                                not listed, but an MPF index and trailing data are, even then */
 } faceup_fixed;
 
 /* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */
@@ -199,7 +201,7 @@ FACEUP_API const char *faceup_status_str(int status);
 FACEUP_API const char *faceup_fix_path_str(int path);
 
 /* The word for one faceup_dropped flag in faceup's output (`dropped` of `faceup fix --json`,
- * X-Faceup-Dropped): "mpf", "trailing_data"; "unknown" for another value. Thread-safe; the
+ * X-Faceup-Dropped): "mpf", "trailing_data", "exif_thumbnail"; "unknown" for another value. Thread-safe; the
  * string is static. */
 FACEUP_API const char *faceup_dropped_str(int flag);
 

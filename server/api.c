@@ -281,13 +281,13 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     if (fixed->exif_transform > 1)
         srv_reply_header(out, "X-Faceup-Exif-Baked", "%d", fixed->exif_transform);
     srv_reply_header(out, "X-Faceup-Method", "%s", faceup_fix_path_str(fixed->path));
-    unsigned dropped = fixed->dropped;
-    if (dropped)
-        srv_reply_header(out, "X-Faceup-Dropped", "%s%s%s",
-                         dropped & FACEUP_DROPPED_MPF ? faceup_dropped_str(FACEUP_DROPPED_MPF) : "",
-                         dropped == (FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER) ? ", " : "",
-                         dropped & FACEUP_DROPPED_TRAILER
-                             ? faceup_dropped_str(FACEUP_DROPPED_TRAILER) : "");
+    char dropped[64] = "";
+    for (unsigned bit = 1, n = 0; bit <= FACEUP_DROPPED_THUMBNAIL; bit <<= 1)
+        if (fixed->dropped & bit)
+            n += (unsigned)snprintf(dropped + n, sizeof dropped - n, "%s%s", n ? ", " : "",
+                                    faceup_dropped_str((int)bit));
+    if (dropped[0])
+        srv_reply_header(out, "X-Faceup-Dropped", "%s", dropped);
     srv_reply_header(out, "X-Faceup-Faces", "%d", r->n_faces);
     /* deprecated: the clockwise turn, and the method under its old name */
     srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);

@@ -126,6 +126,30 @@ static void add_metadata(fu_buf *jpg, int orientation, int w, int h)
     insert_segment(jpg, 0xE1, exif, n);
 }
 
+/* An APP1 EXIF block (little-endian) whose IFD 0 links an IFD 1 with a 16x16 JPEG thumbnail. */
+static void add_exif_with_thumbnail(fu_buf *jpg, int orientation, int w, int h)
+{
+    fu_buf thumb = make_jpeg(16, 16, TJSAMP_444, TJPF_RGB);
+    size_t cap = 6 + 128 + 30 + thumb.n;
+    uint8_t *exif = calloc(1, cap);
+    assert_non_null(exif);
+    memcpy(exif, "Exif", 5);
+    uint8_t *t = exif + 6;
+    size_t n = make_tiff(t, 0, orientation, (unsigned)w, (unsigned)h);
+    size_t ifd1 = n, data = ifd1 + 2 + 2 * 12 + 4;
+    const uint32_t link = (uint32_t)ifd1, at = (uint32_t)data, len = (uint32_t)thumb.n;
+    memcpy(t + 46, &link, 4);                    /* IFD 0's next IFD: IFD 1 */
+    uint8_t entries[2 + 24 + 4] = {2, 0, 0x01, 0x02, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                                   0x02, 0x02, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(entries + 10, &at, 4);                /* JPEGInterchangeFormat */
+    memcpy(entries + 22, &len, 4);               /* JPEGInterchangeFormatLength */
+    memcpy(t + ifd1, entries, sizeof entries);
+    memcpy(t + data, thumb.p, thumb.n);
+    insert_segment(jpg, 0xE1, exif, 6 + data + thumb.n);
+    free(exif);
+    fu_buf_free(&thumb);
+}
+
 /* The segments of a JPEG before its scan, in order, as (marker, payload) pairs. */
 typedef struct seg {
     int marker;
@@ -333,6 +357,67 @@ static void exif_patch_changes_only_orientation_and_dimensions(void **state)
         assert_int_equal(fu_exif_patch(c, n + 6, 0, 0, &found), 0);
         assert_int_equal(found, 1);
     }
+}
+
+static void exif_patch_unlinks_the_thumbnail_only_when_asked(void **state)
+{
+    (void)state;
+    uint8_t a[128], b[128];
+    size_t n = make_tiff(a, 0, 6, 640, 480);
+    assert_int_equal(fu_exif_has_thumbnail(a, n), 0);
+    a[46] = 62; /* IFD 0's link to an IFD 1 */
+    assert_int_equal(fu_exif_has_thumbnail(a, n), 1);
+    memcpy(b, a, n);
+    assert_int_equal(fu_exif_patch(b, n, FU_EXIF_RESET, 0, NULL), 0);
+    assert_int_equal(fu_exif_has_thumbnail(b, n), 1); /* a tag reset alone keeps it */
+    assert_int_equal(fu_exif_patch(b, n, FU_EXIF_RESET | FU_EXIF_DROP_THUMBNAIL, 1, NULL), 0);
+    assert_int_equal(fu_exif_has_thumbnail(b, n), 0);
+    assert_int_equal(fu_exif_orientation(b, n), 1);
+    static const uint8_t zero[4] = {0};
+    assert_memory_equal(b + 46, zero, 4);
+    assert_memory_equal(a + 50, b + 50, 62 - 50); /* nothing else of IFD 0 moved */
+    /* a link that does not fit is no thumbnail, and nothing is written there */
+    assert_int_equal(fu_exif_has_thumbnail(a, 48), 0);
+}
+
+/* Turned pixels leave the EXIF thumbnail behind: it is unlinked and reported; a tag patched in
+ * place keeps it; stripped metadata is no loss to report. */
+static void apply_drops_the_exif_thumbnail_of_turned_pixels_and_says_so(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_exif_with_thumbnail(&in, 1, 64, 48);
+    fu_probe pr;
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_image_probe(in.p, in.n, 1 << 30, &pr, err), FACEUP_OK);
+    assert_int_equal(pr.exif_thumbnail, 1);
+    faceup_fixed f = {0};
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_THUMBNAIL);
+    fu_probe out;
+    assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+    assert_int_equal(out.exif_thumbnail, 0);
+    assert_int_equal(out.exif_orientation, 1);
+    free(f.data);
+    fu_buf_free(&in);
+    /* tag 6 and a detected 90 cancel: the pixels do not move, the thumbnail stays */
+    in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_exif_with_thumbnail(&in, 6, 64, 48);
+    assert_int_equal(fu_image_probe(in.p, in.n, 1 << 30, &pr, err), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, 0);
+    assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+    assert_int_equal(out.exif_thumbnail, 1);
+    free(f.data);
+    faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 180, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, 0);
+    free(f.data);
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_THUMBNAIL), "exif_thumbnail");
+    fu_buf_free(&in);
+    faceup_destroy(h);
 }
 
 static void exif_patch_rejects_malformed_blocks_untouched(void **state)
@@ -822,7 +907,7 @@ static void apply_with_nothing_to_do_returns_the_input_bytes(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 1, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1};
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1, 0};
     faceup_fixed f = {0};
     /* decided upright, and undecided: the same bytes back */
     for (int ccw = -1; ccw <= 0; ccw++) {
@@ -848,7 +933,7 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 6, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1};
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1, 0};
     faceup_fixed f = {0};
     /* EXIF 6 shows the picture turned 90 clockwise; the detector says the display is turned 90
      * clockwise: the stored pixels are upright already, only the tag changes */
@@ -890,7 +975,8 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     /* bad arguments */
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
     faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 100);
-    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f),
+                     FACEUP_ERR_TOO_MANY_BYTES);
     fu_buf_free(&in);
     faceup_destroy(h);
 }
@@ -903,7 +989,7 @@ static void apply_strip_metadata_bakes_a_tag_it_would_drop(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 6, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1};
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 6, 1, 0};
     faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
     for (int turn = -1; turn <= 0; turn++) { /* undecided; upright as displayed */
         faceup_fixed f = {0};
@@ -966,7 +1052,7 @@ static void apply_reports_the_mpf_images_it_drops(void **state)
     (void)state;
     faceup *h = faceup_create();
     fu_buf in = make_mpf_jpeg(64, 48, 0);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1};
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1, 0};
     faceup_fixed f = {0};
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
@@ -1006,7 +1092,7 @@ static void apply_converts_to_another_format_with_metadata(void **state)
     faceup *h = faceup_create();
     fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
     add_metadata(&in, 1, 64, 48);
-    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1};
+    fu_probe pr = {FACEUP_FORMAT_JPEG, 64, 48, 1, 1, 0};
     static const faceup_format targets[] = {FACEUP_FORMAT_PNG, FACEUP_FORMAT_WEBP};
     for (int i = 0; i < 2; i++) {
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, targets[i]);
@@ -1034,7 +1120,7 @@ static void apply_lossless_only_hands_back_what_would_be_reencoded(void **state)
     assert_int_equal(faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, 2), FACEUP_ERR_ARGUMENT);
     fu_buf whole = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);   /* whole MCUs: lossless */
     fu_buf partial = make_jpeg(60, 44, TJSAMP_420, TJPF_RGB); /* a turn needs a re-encode */
-    fu_probe pw = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1}, pp = {FACEUP_FORMAT_JPEG, 60, 44, 0, 1};
+    fu_probe pw = {FACEUP_FORMAT_JPEG, 64, 48, 0, 1, 0}, pp = {FACEUP_FORMAT_JPEG, 60, 44, 0, 1, 0};
     faceup_fixed f = {0};
     assert_int_equal(fu_fix_apply(h, "faceup_fix", partial.p, partial.n, &pp, 90, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_REENCODED);
@@ -1097,6 +1183,8 @@ int main(void)
         cmocka_unit_test(apply_strip_metadata_bakes_a_tag_it_would_drop),
         cmocka_unit_test(jpeg_extras_finds_the_mpf_index_and_what_follows_the_picture),
         cmocka_unit_test(apply_reports_the_mpf_images_it_drops),
+        cmocka_unit_test(exif_patch_unlinks_the_thumbnail_only_when_asked),
+        cmocka_unit_test(apply_drops_the_exif_thumbnail_of_turned_pixels_and_says_so),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

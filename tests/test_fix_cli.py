@@ -526,6 +526,48 @@ def test_mpf_index_and_trailing_images_are_dropped_with_a_warning_when_rotated(b
     assert [rec["dropped"] for rec in recs] == [["mpf", "trailing_data"], []]
 
 
+def exif_with_thumbnail(thumb):
+    """A little-endian EXIF block: Orientation 1 in IFD 0, linked to an IFD 1 holding `thumb`."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 1) + struct.pack("<I", 26)
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 56) + \
+        struct.pack("<HHII", 0x0202, 4, 1, len(thumb)) + struct.pack("<I", 0)
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd0 + ifd1 + thumb
+
+
+def thumbnail_link(path):
+    """IFD 0's link to IFD 1 (the thumbnail) in the file's EXIF block."""
+    (exif,) = [p for m, p in jpeg_segments(Path(path).read_bytes())
+               if m == 0xE1 and p.startswith(b"Exif\0\0")]
+    tiff = exif[6:]
+    ifd0 = struct.unpack("<I", tiff[4:8])[0]
+    n = struct.unpack("<H", tiff[ifd0:ifd0 + 2])[0]
+    return struct.unpack("<I", tiff[ifd0 + 2 + 12 * n:ifd0 + 6 + 12 * n])[0]
+
+
+def test_the_exif_thumbnail_is_removed_from_a_rotated_photo_and_reported(built, tmp_path):
+    face = upright_face()
+    small = io.BytesIO()
+    face.resize((64, 74)).transpose(Image.ROTATE_270).save(small, "JPEG", quality=80)
+    exif = exif_with_thumbnail(small.getvalue())
+    turned, upright = tmp_path / "cw90.jpg", tmp_path / "up.jpg"
+    face.transpose(Image.ROTATE_270).save(turned, quality=92, exif=exif)
+    face.save(upright, quality=92, exif=exif)
+    assert thumbnail_link(turned) == 26
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", turned, upright, "-o", out)
+    assert r.stdout.splitlines() == [
+        f"{turned}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless; dropped, "
+        f"as it would not be rotated with it: the EXIF thumbnail -> {out / 'cw90.jpg'}",
+        f"{upright}: orientation 0 (upright); not rotated -> {out / 'up.jpg'}"]
+    assert thumbnail_link(out / "cw90.jpg") == 0     # unlinked: no viewer shows it turned
+    assert (out / "up.jpg").read_bytes() == upright.read_bytes()
+    rec = json.loads(run(FACEUP, "fix", "--json", "-n", turned).stdout)
+    assert rec["dropped"] == ["exif_thumbnail"]
+    # stripping the metadata drops it on purpose: nothing to report
+    rec = json.loads(run(FACEUP, "fix", "--json", "-n", "--strip-metadata", turned).stdout)
+    assert rec["dropped"] == []
+
+
 def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
     paths = face_folder(tmp_path / "in")
     (tmp_path / "in" / "notes.txt").write_text("not an image")

@@ -42,7 +42,8 @@ _RGB, _RGBA, _GRAY = 0, 2, 4
 _FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
 _FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
 _METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
-_DROPPED = ((1, "mpf"), (2, "trailing_data"))  # faceup_dropped: (flag, faceup_dropped_str)
+# faceup_dropped: (flag, faceup_dropped_str)
+_DROPPED = ((1, "mpf"), (2, "trailing_data"), (4, "exif_thumbnail"))
 # keyword -> (faceup_param, kind); kinds are checked here, ranges by faceup_set_param
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),

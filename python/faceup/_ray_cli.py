@@ -36,7 +36,7 @@ UPRIGHT, ROTATED, UNDECIDED, FAILED, EXIF_BAKED = 0, 1, 2, 3, 4
 ACTION = ("upright", "rotated", "undecided", "error", "exif_baked")
 METHOD = ("unchanged", "lossless", "reencoded_lossy")
 OLD_PATH = ("unchanged", "lossless", "reencoded")  # the deprecated "path" key
-DROPPED = ((1, b"mpf"), (2, b"trailing_data"))      # faceup_dropped
+DROPPED = ((1, b"mpf"), (2, b"trailing_data"), (4, b"exif_thumbnail"))  # faceup_dropped
 FUNCTION = re.compile(r"^\w+\(\): ")
 MAX_BYTES = 256 << 20  # the CLI's --max-bytes default
 

@@ -120,7 +120,8 @@ class FixResult:
     dropped: tuple[str, ...] = ()
     """What the input carried and `data` does not (`faceup fix --json` dropped): "mpf" (the
     MPF index of a multi-picture JPEG), "trailing_data" (the data after its picture: the
-    secondary images, such as an HDR gain map, which would not be rotated with it)."""
+    secondary images, such as an HDR gain map, which would not be rotated with it),
+    "exif_thumbnail" (removed when the pixels were rotated: it would show unrotated)."""
 
     @property
     def changed(self) -> bool:

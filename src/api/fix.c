@@ -27,15 +27,32 @@
  *  7. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
  *     one) is dropped for the input bytes, and reencode_refused says so.
  *  8. Nothing is lost without saying so: what the input carries beside its picture (an MPF
- *     index, the secondary images after its end) and the output does not is listed in
- *     `dropped`. The output is scanned, not the path guessed: a tag patched in place keeps
+ *     index, the secondary images after its end, an EXIF thumbnail) and the output does not is
+ *     listed in `dropped`. The thumbnail is unlinked whenever the pixels are turned
+ *     (FU_EXIF_DROP_THUMBNAIL): it was not turned with them. The output is scanned, not the path guessed: a tag patched in place keeps
  *     them, byte for byte; a rewritten picture cannot keep them consistently.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handle.h"
+#include "codec/exif.h"
 #include "codec/jpeg_extras.h"
+
+/* What the input carried and the output does not (8): the MPF index and the data after the
+ * picture of a JPEG, and the EXIF thumbnail of any format (unless the metadata was stripped on
+ * purpose). The output is probed like any input. */
+static unsigned dropped(const faceup *h, const uint8_t *data, size_t size, const fu_probe *in,
+                        const fu_buf *out)
+{
+    unsigned lost = fu_jpeg_extras(data, size) & ~fu_jpeg_extras(out->p, out->n);
+    fu_probe o;
+    if (h->keep_metadata && in->exif_thumbnail &&
+        (fu_image_probe(out->p, out->n, h->max_pixels, &o, NULL) != FACEUP_OK ||
+         !o.exif_thumbnail))
+        lost |= FACEUP_DROPPED_THUMBNAIL;
+    return lost;
+}
 
 int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
                  const fu_probe *probe, int rotate_ccw, faceup_fixed *out)
@@ -63,7 +80,8 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     out->exif_transform = 0;
     if (rotate_ccw >= 0) {
         plan.t = fu_d4_compose(fu_d4_turn_cw(-rotate_ccw), fu_d4_from_exif(exif));
-        plan.reset_orientation = 1;
+        plan.reset_orientation = fu_d4_is_identity(plan.t)
+                                     ? FU_EXIF_RESET : FU_EXIF_RESET | FU_EXIF_DROP_THUMBNAIL;
         out->rotated = (360 - rotate_ccw) % 360;
         out->exif_transform = exif;
     }
@@ -105,8 +123,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     }
     out->data = buf.p;
     out->size = buf.n;
-    out->dropped = out->path == FACEUP_FIX_UNCHANGED
-                       ? 0 : fu_jpeg_extras(data, size) & ~fu_jpeg_extras(buf.p, buf.n);
+    out->dropped = out->path == FACEUP_FIX_UNCHANGED ? 0 : dropped(h, data, size, probe, &buf);
     return FACEUP_OK;
 }
 

@@ -60,6 +60,7 @@ const char *faceup_dropped_str(int flag)
     switch (flag) {
     case FACEUP_DROPPED_MPF: return "mpf";
     case FACEUP_DROPPED_TRAILER: return "trailing_data";
+    case FACEUP_DROPPED_THUMBNAIL: return "exif_thumbnail";
     default: return "unknown";
     }
 }

@@ -32,6 +32,7 @@ typedef struct fu_probe {
     int width, height;        /* as stored (before EXIF) */
     int exif_orientation;     /* 1..8, or 0 when the file has no EXIF Orientation tag */
     int lossy;                /* WebP: 1 for VP8 (lossy), 0 for VP8L; JPEG: 1; PNG: 0 */
+    int exif_thumbnail;       /* 1 when its EXIF block links a thumbnail (IFD 1) */
 } fu_probe;
 
 /* A decoder's state kept from one image to the next (the JPEG decompressor and the memory it
@@ -70,7 +71,8 @@ int fu_image_decode(fu_codec *c, const uint8_t *data, size_t size, long long max
 
 typedef struct fu_fix_plan {
     fu_d4 t;               /* applied to the stored pixels */
-    int reset_orientation; /* write EXIF Orientation = 1 (the turn in it is part of t) */
+    int reset_orientation; /* write EXIF Orientation = 1 (the turn in it is part of t): a set of
+                              FU_EXIF_RESET and, when t moves pixels, FU_EXIF_DROP_THUMBNAIL */
     int exif_orientation;  /* what the probe found, 0..8: a block that holds one (> 1) but cannot
                               be patched is an error, never a picture turned twice */
     int keep_metadata;     /* 0: drop EXIF, ICC, XMP, comments and text */
