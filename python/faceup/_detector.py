@@ -48,7 +48,8 @@ _DROPPED = ((1, "mpf"), (2, "trailing_data"), (4, "exif_thumbnail"))
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
     "min_confidence": (3, "real"), "keep_metadata": (4, "bool"), "output_format": (5, "format"),
-    "face_threshold": (6, "real"), "detail": (7, "int"), "bake_exif": (9, "bool"),
+    "face_threshold": (6, "real"), "detail": (7, "int"), "lossless_only": (8, "bool"),
+    "bake_exif": (9, "bool"),
 }
 
 
@@ -92,6 +93,8 @@ class Detector:
       output_format   fix writes "jpeg", "png" or "webp"; None keeps the input's format
       face_threshold  lowest detector score listed as a face (0.5)
       detail          longest side in pixels of the finest face search, 192..16384 (640)
+      lossless_only   fix never re-encodes: what needs it is handed back unchanged, with
+                      reencode_refused set (`faceup fix --lossless-only`) (False)
       bake_exif       fix bakes the EXIF Orientation of an image upright as displayed into
                       its pixels (`faceup fix --exif bake`); False keeps it as it is (False)
 
@@ -104,11 +107,12 @@ class Detector:
                  max_bytes: int | None = None, min_confidence: float | None = None,
                  keep_metadata: bool | None = None, output_format: str | None = None,
                  face_threshold: float | None = None, detail: int | None = None,
-                 bake_exif: bool | None = None) -> None:
+                 lossless_only: bool | None = None, bake_exif: bool | None = None) -> None:
         self._h = _faceup.Handle()
         given = {"threads": threads, "max_pixels": max_pixels, "max_bytes": max_bytes,
                  "min_confidence": min_confidence, "keep_metadata": keep_metadata,
-                 "face_threshold": face_threshold, "detail": detail, "bake_exif": bake_exif}
+                 "face_threshold": face_threshold, "detail": detail,
+                 "lossless_only": lossless_only, "bake_exif": bake_exif}
         self._set(**{k: v for k, v in given.items() if v is not None})
         if output_format is not None:
             self._set(output_format=output_format)
@@ -152,22 +156,39 @@ class Detector:
         transform when the format allows, EXIF Orientation folded in and reset, metadata kept
         (keep_metadata), nothing turned when undecided or under min_confidence.
         `data` is bytes-like, or a path. Raises as detect()."""
+        return self._fix(data, -1)
+
+    def fix_orientation(self, data: Encoded | PathLike, orientation: int) -> FixResult:
+        """fix() when you know the answer (faceup_fix_orientation, `faceup fix --orientation`):
+        the displayed image is of `orientation` (0, 90, 180 or 270) clockwise and is rotated
+        back counter-clockwise by it, by the same path and options as fix() (min_confidence
+        aside); the detector is not run, and `result` reports that orientation with
+        confidence 1 and no faces. Raises faceup.ArgumentError for another orientation."""
+        if isinstance(orientation, bool) or not isinstance(orientation, int) or \
+                orientation not in (0, 90, 180, 270):
+            raise ArgumentError("faceup.fix_orientation(): orientation must be 0, 90, 180 or "
+                                f"270, not {orientation!r}")
+        return self._fix(data, orientation)
+
+    def _fix(self, data: Encoded | PathLike, orientation: int) -> FixResult:
         buf, file = self._encoded(data)
         if buf is None:
             raise InputError("faceup.fix(): takes an encoded image (bytes-like) or a path, "
                              f"not {type(data).__name__}")
-        out, fmt, text, rotated, exif, path, confidence, dropped = self._h.fix(buf, file)
+        out, fmt, text, rotated, exif, path, confidence, dropped, refused = \
+            self._h.fix(buf, file, orientation)
         result = Result._from_json(text)
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
         # as `faceup fix` says it: a change of format or of metadata alone is no rotation
         changed = path != 0
-        action: Action = ("rotated" if changed and rotated else "exif_baked"
+        action: Action = ("needs_reencode" if refused else "rotated" if changed and rotated
+                          else "exif_baked"
                           if changed and exif > 1 else "undecided"
                           if result.orientation is None or confidence < min_conf else "upright")
         return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result,
                          rotated_ccw=(360 - rotated) % 360,
                          exif_baked=exif if exif > 1 else None, method=_METHODS[path],
-                         action=action,
+                         action=action, reencode_refused=bool(refused),
                          dropped=tuple(name for flag, name in _DROPPED if dropped & flag))
 
     def upright(self, image: P) -> Upright[P]:

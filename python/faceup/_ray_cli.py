@@ -108,7 +108,7 @@ class _Job:
             except Error as e:
                 err = _cli_message(e.message)
         if fixed is not None:
-            out, _, text, rotated, exif, path, confidence, dropped = fixed
+            out, _, text, rotated, exif, path, confidence, dropped, _ = fixed
             undecided = json.loads(text)["orientation"] is None or confidence < self.min_confidence
             outcome = (ROTATED if path != 0 and rotated else EXIF_BAKED if path != 0 and exif > 1
                        else UNDECIDED if undecided else UPRIGHT)

@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 Orientation = Literal[0, 90, 180, 270]
 Method = Literal["unchanged", "lossless", "reencoded_lossy"]
 FixPath = Literal["unchanged", "lossless", "reencoded"]
-Action = Literal["rotated", "exif_baked", "upright", "undecided"]
+Action = Literal["rotated", "exif_baked", "upright", "undecided", "needs_reencode"]
 Format = Literal["jpeg", "png", "webp"]
 
 
@@ -116,7 +116,11 @@ class FixResult:
     the EXIF tag reset) or "reencoded_lossy" (decoded and encoded again)."""
     action: Action
     """What `faceup fix` reports: "rotated", "exif_baked" (only the EXIF Orientation baked
-    in), else "undecided" (no decision, or one under min_confidence) or "upright"."""
+    in), "needs_reencode" (lossless_only refused the re-encode it needed), else "undecided"
+    (no decision, or one under min_confidence) or "upright"."""
+    reencode_refused: bool = False
+    """True when the fix needed a re-encode and lossless_only refused it: `data` is then the
+    input byte for byte, rotated_ccw 0, and `result` says what the rotation would have been."""
     dropped: tuple[str, ...] = ()
     """What the input carried and `data` does not (`faceup fix --json` dropped): "mpf" (the
     MPF index of a multi-picture JPEG), "trailing_data" (the data after its picture: the

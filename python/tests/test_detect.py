@@ -230,14 +230,15 @@ def test_garbage_never_crashes():
 def test_detector_parameters_round_trip():
     d = faceup.Detector(threads=2, max_pixels=5_000_000, max_bytes=1 << 20, min_confidence=0.9,
                         keep_metadata=False, output_format="png", face_threshold=0.6, detail=800,
-                        bake_exif=True)
+                        lossless_only=True, bake_exif=True)
     assert d.params == {"threads": 2, "max_pixels": 5_000_000, "max_bytes": 1 << 20,
                         "min_confidence": 0.9, "keep_metadata": False, "output_format": "png",
-                        "face_threshold": pytest.approx(0.6), "detail": 800, "bake_exif": True}
+                        "face_threshold": pytest.approx(0.6), "detail": 800,
+                        "lossless_only": True, "bake_exif": True}
     assert faceup.Detector().params == {
         "threads": 1, "max_pixels": 100_000_000, "max_bytes": 256 << 20, "min_confidence": 0.5,
         "keep_metadata": True, "output_format": None, "face_threshold": 0.5, "detail": 640,
-        "bake_exif": False}
+        "lossless_only": False, "bake_exif": False}
     assert repr(faceup.Detector(detail=800)).startswith("faceup.Detector(threads=1, ")
     assert faceup.Detector(max_pixels=np.int64(10)).params["max_pixels"] == 10
 

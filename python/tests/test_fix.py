@@ -92,6 +92,47 @@ def test_fix_says_what_it_dropped(images):
     assert faceup.fix(images["hopper_mcu_90"].read_bytes()).dropped == ()
 
 
+def test_lossless_only_hands_back_what_needs_a_reencode_as_the_cli_does(images, tmp_path):
+    names = ["hopper_mcu_90", "hopper_turned_90"]  # whole MCUs; 600 rows, partial MCUs
+    out = tmp_path / "out"
+    p = faceup_cli("fix", "--json", "--lossless-only", "-o", str(out),
+                   *(str(images[n]) for n in names))
+    assert p.returncode == 3, p.stderr                  # some were left as they were
+    lines = dict(zip(names, map(json.loads, p.stdout.decode().splitlines())))
+    for name in names:
+        src = images[name].read_bytes()
+        f = faceup.fix(src, lossless_only=True)
+        line = lines[name]
+        assert (f.action, f.rotated_ccw, f.method) == \
+            (line["action"], line["rotated_ccw"], line["method"])
+        assert f.result.orientation == line["orientation"] == 90
+    kept = faceup.fix(images["hopper_turned_90"].read_bytes(), lossless_only=True)
+    assert kept.reencode_refused and kept.action == "needs_reencode"
+    assert kept.data == images["hopper_turned_90"].read_bytes() and not kept.changed
+    done = faceup.fix(images["hopper_mcu_90"].read_bytes(), lossless_only=True)
+    assert not done.reencode_refused and done.data == (out / "hopper_mcu_90.jpg").read_bytes()
+    assert faceup.Detector(lossless_only=True).params["lossless_only"] is True
+    assert not faceup.fix(images["hopper_turned_90"].read_bytes()).reencode_refused  # reset
+
+
+def test_fix_orientation_gives_the_cli_bytes_without_detecting(images, tmp_path):
+    out = tmp_path / "out"
+    faceup_cli("fix", "--orientation", "90", "-o", str(out), str(images["noface"]), check=True)
+    f = faceup.fix_orientation(images["noface"].read_bytes(), 90)
+    assert f.data == (out / images["noface"].name).read_bytes()
+    assert (f.action, f.rotated_ccw, f.method) == ("rotated", 90, "lossless")
+    assert (f.result.orientation, f.result.confidence, f.result.faces) == (90, 1.0, ())
+    # the same as a detected 90: the detector's bytes
+    assert faceup.fix_orientation(images["hopper_mcu_90"].read_bytes(), 90).data == \
+        faceup.fix(images["hopper_mcu_90"].read_bytes()).data
+    assert faceup.Detector().fix_orientation(str(images["noface"]), 90).data == f.data
+    g = faceup.fix_orientation(images["hopper_turned_90"].read_bytes(), 90, lossless_only=True)
+    assert g.reencode_refused and g.action == "needs_reencode"
+    for bad in (45, 360, -90, True, 90.0, "90"):
+        with pytest.raises(faceup.ArgumentError):
+            faceup.fix_orientation(images["noface"].read_bytes(), bad)
+
+
 def test_fix_output_format(images):
     f = faceup.fix(images["hopper_90"].read_bytes(), output_format="jpeg")
     assert f.format == "jpeg" and f.method == "reencoded_lossy" and f.data[:2] == b"\xff\xd8"
