@@ -15,6 +15,7 @@
 #include "faceup.h"
 #include "options.h"
 #include "read_file.h"
+#include "words.h"
 
 typedef struct options {
     char **files;
@@ -28,13 +29,13 @@ static char *render_table_row(const char *file, const faceup_result *r, const ch
 {
     char line[2048];
     if (!r) {
-        snprintf(line, sizeof line, "%-40s  error: %s", file, error);
+        snprintf(line, sizeof line, "%s: error: %s", file, error);
     } else {
-        char orient[16], exif[8];
-        snprintf(orient, sizeof orient, r->orientation < 0 ? "undecided" : "%d", r->orientation);
+        char orient[32], exif[8];
+        cli_orientation_words(r->orientation, 1, orient, sizeof orient);
         snprintf(exif, sizeof exif, r->exif_orientation ? "%d" : "-", r->exif_orientation);
-        snprintf(line, sizeof line, "%-40s  %-9s  %10.3f  %5d  %4s%s", file, orient, r->confidence,
-                 r->n_faces, exif, r->faces_disagree ? "  (faces disagree)" : "");
+        snprintf(line, sizeof line, "%-40s  %-13s  %10.3f  %5d  %4s%s", file, orient,
+                 r->confidence, r->n_faces, exif, r->faces_disagree ? "  (faces disagree)" : "");
     }
     return strdup(line);
 }
@@ -50,7 +51,7 @@ static char *answer(faceup *h, const options *o, const char *file, int *failed)
         if (faceup_detect(h, data, size, &r) == FACEUP_OK)
             *failed = 0;
         else
-            snprintf(err, sizeof err, "%s", faceup_errmsg(h));
+            snprintf(err, sizeof err, "%s", cli_message(faceup_errmsg(h)));
     }
     free(data);
     char *s = o->json ? faceup_result_json(r, file, err) : render_table_row(file, r, err);
@@ -90,9 +91,12 @@ static void emit(void *ctx, int i, char *line, int failed)
 {
     options *o = ctx;
     (void)i;
-    puts(line ? line : o->json ? "{\"file\":null,\"orientation\":null,\"error\":\"out of memory\"}"
-                               : "error: out of memory");
-    fflush(stdout);
+    /* in the table, errors go to stderr: stdout holds only answers */
+    FILE *to = (failed || !line) && !o->json ? stderr : stdout;
+    fputs(line ? line : o->json ? "{\"file\":null,\"orientation\":null,\"error\":\"out of memory\"}"
+                                : "error: out of memory", to);
+    fputc('\n', to);
+    fflush(to);
     o->any_failed |= failed || !line;
     free(line);
 }
@@ -103,9 +107,12 @@ static void usage(FILE *to)
             "usage: faceup detect [--json] [-j N] [--max-pixels N] [--max-bytes N] [--max-memory BYTES]\n"
             "                     [--face-threshold S] [--detail N] FILE...\n"
             "\n"
-            "Report how each image is turned: the clockwise angle (0/90/180/270) by which the\n"
-            "upright picture was turned, or 'undecided' (JSON null) when there is no face or the\n"
-            "evidence is too weak. EXIF orientation is applied first and reported.\n"
+            "Report the orientation of each image: the clockwise angle (0/90/180/270) by which\n"
+            "the upright picture was turned to give the image as displayed ('90 clockwise';\n"
+            "'0 (upright)'), or 'undecided' (JSON null) when there is no face or the evidence is\n"
+            "too weak. `faceup fix` rotates it back counter-clockwise by the same angle. The EXIF\n"
+            "Orientation tag is applied first and reported. Errors go to stderr (to stdout, in\n"
+            "the \"error\" field, with --json).\n"
             "\n"
             "  --json            one JSON object per input, one per line, in input order\n"
             "  -j, --jobs N      images decided in parallel (default: number of CPUs)\n"
@@ -187,7 +194,8 @@ int cli_detect(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     o.files = argv + optind;
     if (!o.json)
-        printf("%-40s  %-9s  %10s  %5s  %4s\n", "FILE", "TURNED", "CONFIDENCE", "FACES", "EXIF");
+        printf("%-40s  %-13s  %10s  %5s  %4s\n", "FILE", "ORIENTATION", "CONFIDENCE", "FACES",
+               "EXIF");
     cli_batch b = {.n = argc - optind, .jobs = (int)o.jobs, .ctx = &o, .open = open_handle,
                    .close = close_handle, .run = run_one, .emit = emit};
     if (cli_batch_run(&b) < 0) {

@@ -40,6 +40,7 @@
 #include "faceup.h"
 #include "options.h"
 #include "read_file.h"
+#include "words.h"
 
 #define MAX_JOBS 256
 #define MAX_DEPTH 64
@@ -453,13 +454,15 @@ static int write_atomic(int slot, const char *path, const unsigned char *data, s
 
 /* ---- one file ---------------------------------------------------------------------------- */
 
-enum { UPRIGHT, TURNED, UNDECIDED, FAILED, SKIPPED, LOSSY, N_OUTCOMES };
-static const char *const outcome_name[] = {"upright", "turned", "undecided", "error", "skipped",
-                                           "needs_reencode"};
+/* What happened to one input: the `action` of --json, and the counts of the summary. */
+enum { UPRIGHT, ROTATED, UNDECIDED, FAILED, SKIPPED, LOSSY, EXIF_BAKED, N_OUTCOMES };
+static const char *const outcome_name[] = {"upright", "rotated", "undecided", "error", "skipped",
+                                           "needs_reencode", "exif_baked"};
 
 typedef struct options {
     const char *outdir;
     int in_place, dry_run, json, keep_metadata, force, lossless_only;
+    int exif_bake;   /* --exif bake (1) or keep (0) */
     int orientation; /* --orientation: the turn of every input, told; -1: detect it */
     faceup_format format; /* --format */
     double min_confidence;
@@ -475,13 +478,14 @@ typedef struct run {
     double t0, last;
 } run;
 
-static const char *path_name(faceup_fix_path p)
+/* The counter-clockwise turn the displayed image got: the orientation it had, once fixed. */
+static int rotated_ccw(const faceup_fixed *f)
 {
-    return p == FACEUP_FIX_LOSSLESS ? "lossless" : p == FACEUP_FIX_REENCODED ? "reencoded"
-                                                                            : "unchanged";
+    return f ? (360 - f->rotated) % 360 : 0;
 }
 
-/* The `detect --json` object of the file, with what fix did added before its closing brace. */
+/* The `detect --json` object of the file, with what fix did added before its closing brace.
+ * "rotated" (clockwise) and "path" are the deprecated names of rotated_ccw and method. */
 static char *render_json(const options *opt, const item *it, const faceup_fixed *f, int outcome,
                          const char *dest, const char *err)
 {
@@ -491,18 +495,58 @@ static char *render_json(const options *opt, const item *it, const faceup_fixed 
         free(base);
         return NULL;
     }
+    faceup_fix_path path = f ? f->path : FACEUP_FIX_UNCHANGED;
     fu_strbuf b = {0};
-    fu_strbuf_printf(&b, "%.*s,\"action\":\"%s\",\"rotated\":%d,\"path\":\"%s\","
-                     "\"dry_run\":%s,\"output\":", (int)(n - 1), base, outcome_name[outcome],
-                     f ? f->rotated : 0, f ? path_name(f->path) : "unchanged",
-                     opt->dry_run ? "true" : "false");
+    fu_strbuf_printf(&b, "%.*s,\"action\":\"%s\",\"rotated_ccw\":%d,\"exif_baked\":",
+                     (int)(n - 1), base, outcome_name[outcome], rotated_ccw(f));
+    if (f && f->exif_transform > 1)
+        fu_strbuf_printf(&b, "%d", f->exif_transform);
+    else
+        fu_strbuf_printf(&b, "null");
+    fu_strbuf_printf(&b, ",\"method\":\"%s\",\"dropped\":[", faceup_fix_path_str(path));
+    for (unsigned bit = 1, n = 0; f && bit <= FACEUP_DROPPED_THUMBNAIL; bit <<= 1)
+        if (f->dropped & bit)
+            fu_strbuf_printf(&b, "%s\"%s\"", n++ ? "," : "", faceup_dropped_str((int)bit));
+    fu_strbuf_printf(&b, "],\"dry_run\":%s,\"output\":", opt->dry_run ? "true" : "false");
     if (dest)
         fu_strbuf_json_string(&b, dest);
     else
         fu_strbuf_printf(&b, "null");
-    fu_strbuf_printf(&b, "}");
+    fu_strbuf_printf(&b, ",\"rotated\":%d,\"path\":\"%s\"}", f ? f->rotated : 0,
+                     path == FACEUP_FIX_REENCODED ? "reencoded" : faceup_fix_path_str(path));
     free(base);
     return fu_strbuf_take(&b);
+}
+
+/* What fix did, or would do, in words (words.h): "rotated 90 counter-clockwise, EXIF
+ * Orientation 6 baked in, lossless". */
+static void action_words(const options *opt, const faceup_fixed *f, int outcome, char *out,
+                         size_t cap)
+{
+    const faceup_result *r = f->result;
+    int n = 0;
+    if (outcome == ROTATED)
+        n = snprintf(out, cap, "%s %d counter-clockwise", opt->dry_run ? "would rotate"
+                     : "rotated", rotated_ccw(f));
+    else if (outcome == UNDECIDED && r->orientation != FACEUP_UNDECIDED)
+        n = snprintf(out, cap, "confidence %.3f is under %.3f: not rotated", r->confidence,
+                     opt->min_confidence);
+    else
+        n = snprintf(out, cap, "%s", outcome == EXIF_BAKED ? "" : "not rotated");
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    if (f->exif_transform > 1)
+        n += snprintf(out + n, cap - (size_t)n, "%sEXIF Orientation %d %sbaked in", n ? ", " : "",
+                      f->exif_transform, opt->dry_run ? "would be " : "");
+    else if (r->exif_orientation > 1 && opt->keep_metadata && f->path != FACEUP_FIX_REENCODED)
+        n += snprintf(out + n, cap - (size_t)n, ", EXIF Orientation %d kept",
+                      r->exif_orientation);
+    if (n >= 0 && (size_t)n < cap && f->path != FACEUP_FIX_UNCHANGED)
+        n += snprintf(out + n, cap - (size_t)n, ", %s", cli_method_words(f->path));
+    char dropped[160];
+    if (n >= 0 && (size_t)n < cap && f->dropped)
+        snprintf(out + n, cap - (size_t)n, "; dropped, as it would not be rotated with it: %s",
+                 cli_dropped_words(f->dropped, dropped, sizeof dropped));
 }
 
 static char *render(const options *opt, const item *it, const faceup_fixed *f, int outcome,
@@ -510,20 +554,26 @@ static char *render(const options *opt, const item *it, const faceup_fixed *f, i
 {
     if (opt->json)
         return render_json(opt, it, f, outcome, dest, err);
-    char line[PATH_MAX * 2 + 128];
-    if (outcome == FAILED)
+    char line[PATH_MAX * 2 + 512], state[48], did[384];
+    if (outcome == FAILED) {
         snprintf(line, sizeof line, "%s: error: %s", it->path, err);
-    else if (outcome == TURNED)
-        snprintf(line, sizeof line, "%s: %s %d%s (%s)%s%s", it->path,
-                 opt->dry_run ? "would turn" : "turned", f->rotated,
-                 f->exif_transform > 1 ? " with EXIF" : "", path_name(f->path),
-                 dest ? " -> " : "", dest ? dest : "");
-    else if (outcome == LOSSY)
-        snprintf(line, sizeof line, "%s: left as it is: turning it needs a re-encode "
-                 "(--lossless-only)", it->path);
+        return strdup(line);
+    }
+    const faceup_result *r = f->result;
+    char orient[32];
+    cli_orientation_words(r->orientation, 0, orient, sizeof orient);
+    if (outcome == UNDECIDED && r->orientation != FACEUP_UNDECIDED)
+        snprintf(state, sizeof state, "undecided (%s?)", orient);
     else
-        snprintf(line, sizeof line, "%s: %s%s%s", it->path, outcome_name[outcome],
-                 dest ? " -> " : "", dest ? dest : "");
+        snprintf(state, sizeof state, "%s", orient);
+    if (outcome == LOSSY)
+        snprintf(did, sizeof did, "left as it is: %s needs a re-encode (lossy), refused by "
+                 "--lossless-only", r->orientation > 0 ? "rotating it" : "baking in its EXIF "
+                 "Orientation");
+    else
+        action_words(opt, f, outcome, did, sizeof did);
+    snprintf(line, sizeof line, "%s: %s; %s%s%s", it->path, state, did, dest ? " -> " : "",
+             dest ? dest : "");
     return strdup(line);
 }
 
@@ -571,7 +621,7 @@ static int deliver(int slot, const options *opt, const item *it, const faceup_fi
 {
     /* in place, only what changes is written; -o mirrors every image but those that
      * --lossless-only leaves out */
-    if (opt->dry_run || (opt->in_place && outcome != TURNED) || outcome == LOSSY)
+    if (opt->dry_run || (opt->in_place && f->path == FACEUP_FIX_UNCHANGED) || outcome == LOSSY)
         return 0;
     if (opt->in_place && refuse_in_place(opt, st, err, errlen))
         return -1;
@@ -600,14 +650,14 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
                      ? faceup_fix_orientation(h, data, size, opt->orientation, &f)
                      : faceup_fix(h, data, size, &f);
         if (rc != FACEUP_OK) {
-            snprintf(err, sizeof err, "%s", faceup_errmsg(h));
+            snprintf(err, sizeof err, "%s", cli_message(faceup_errmsg(h)));
         } else {
             const faceup_result *r = f->result;
-            /* a change of format alone is not a turn */
-            int turned = f->path != FACEUP_FIX_UNCHANGED &&
-                         (opt->format == FACEUP_FORMAT_SAME || f->rotated || f->exif_transform > 1);
+            /* a change of format alone, or of metadata, is no rotation */
+            int changed = f->path != FACEUP_FIX_UNCHANGED;
             outcome = f->reencode_refused ? LOSSY
-                    : turned ? TURNED
+                    : changed && f->rotated ? ROTATED
+                    : changed && f->exif_transform > 1 ? EXIF_BAKED
                     : r->orientation == FACEUP_UNDECIDED || r->confidence < opt->min_confidence
                         ? UNDECIDED : UPRIGHT;
             int w = deliver(slot, opt, it, f, outcome, &st, dest, sizeof dest, err, sizeof err);
@@ -634,6 +684,7 @@ static void *open_handle(void *ctx, int slot)
         faceup_set_param(h, FACEUP_PARAM_MAX_MEMORY, (double)opt->max_memory);
         faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, opt->keep_metadata);
         faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, opt->lossless_only);
+        faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, opt->exif_bake);
         faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, opt->format);
     }
     return h;
@@ -683,8 +734,11 @@ static void emit(void *ctx, int i, char *line, int outcome)
     (void)i;
     if (r->tty)
         fprintf(stderr, "\r\033[K");
-    puts(line ? line : "error: out of memory");
-    fflush(stdout);
+    /* in the table, errors go to stderr: stdout holds only what was done */
+    FILE *to = (outcome == FAILED || !line) && !r->opt->json ? stderr : stdout;
+    fputs(line ? line : "error: out of memory", to);
+    fputc('\n', to);
+    fflush(to);
     r->counts[outcome]++;
     free(line);
 }
@@ -694,11 +748,13 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: faceup fix [options] (-o OUTDIR | --in-place | --dry-run) FILE|DIR...\n"
             "\n"
-            "Hand images back upright: each is turned by the angle `faceup detect` finds, folded\n"
-            "with its EXIF Orientation into a single transform, and written with Orientation 1.\n"
-            "JPEGs are turned without loss when their size allows (else re-encoded with their own\n"
-            "quantisation tables), PNG and lossless WebP exactly, lossy WebP at its own quality;\n"
-            "EXIF, ICC, XMP and comments are kept. Undecided images are left as they are.\n"
+            "Hand images back upright. An image of orientation N clockwise (what `faceup detect`\n"
+            "finds) is rotated N counter-clockwise as displayed; its EXIF Orientation is baked\n"
+            "into the same single transform and the tag set to 1. JPEGs are rotated without loss\n"
+            "when their size allows (else re-encoded (lossy) with their own quantisation tables),\n"
+            "PNG and lossless WebP exactly, lossy WebP re-encoded (lossy) at its own quality;\n"
+            "each line says which. EXIF, ICC, XMP and comments are kept. Undecided images are\n"
+            "left as they are. Errors go to stderr (to stdout, in \"error\", with --json).\n"
             "\n"
             "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
             "                          images of a folder at their paths relative to it\n"
@@ -713,9 +769,15 @@ static void usage(FILE *to)
             "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
             "      --min-confidence X  turn only when the decision's confidence is at least X\n"
             "                          (default 0.5)\n"
-            "      --orientation A     do not detect: every input is turned A degrees clockwise\n"
-            "                          as displayed (0, 90, 180 or 270; 0 only bakes in the EXIF\n"
-            "                          Orientation); each is put upright the same way\n"
+            "      --orientation A     do not detect: every input is of orientation A clockwise\n"
+            "                          as displayed (0, 90, 180 or 270) and is rotated A\n"
+            "                          counter-clockwise\n"
+            "      --exif keep|bake    an image upright as displayed only thanks to its EXIF\n"
+            "                          Orientation tag: keep leaves it as it is (the default);\n"
+            "                          bake moves the tag's turn into the pixels and sets the\n"
+            "                          tag to 1, for viewers that ignore it (its line says when\n"
+            "                          that is a re-encode (lossy)). A rotated image always has\n"
+            "                          its tag baked in\n"
             "      --lossless-only     never re-encode: an image that cannot be turned without\n"
             "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
             "                          not written, and reported as needs_reencode (exit 3)\n"
@@ -724,7 +786,8 @@ static void usage(FILE *to)
             "                          .webp. Always a re-encode\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
-            "                          fields plus action, rotated, path, dry_run, output\n"
+            "                          fields plus action, rotated_ccw, exif_baked, method,\n"
+            "                          dry_run, output (see faceup(1))\n"
             "      --max-pixels N      refuse images over N pixels (default 100000000)\n"
             "      --max-bytes N       refuse files over N bytes (default 268435456)\n"
             "      --max-memory BYTES  refuse an image whose decode or turn would hold more\n"
@@ -752,6 +815,20 @@ static int parse_format(const char *s, faceup_format *out)
     return -1;
 }
 
+/* What the options say together: one place for the results, and what goes with what. */
+static int check_options(const options *o)
+{
+    if (o->format != FACEUP_FORMAT_SAME && o->in_place)
+        return fprintf(stderr, "faceup fix: --format changes what a file is, not only how it is "
+                               "turned: use -o DIR, not --in-place\n"), -1;
+    if (o->force && !o->in_place)
+        return fprintf(stderr, "faceup fix: --force goes with --in-place\n"), -1;
+    if (!!o->outdir + o->in_place + o->dry_run != 1)
+        return fprintf(stderr, "faceup fix: say where the results go: exactly one of -o DIR, "
+                               "--in-place, --dry-run\n"), -1;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, options *o, int *recursive, long long *jobs)
 {
     static const struct option opts[] = {
@@ -763,6 +840,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         {"max-memory", required_argument, NULL, 'M'},
         {"force", no_argument, NULL, 'F'},          {"orientation", required_argument, NULL, 'O'},
         {"lossless-only", no_argument, NULL, 'L'},  {"format", required_argument, NULL, 'T'},
+        {"exif", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -778,6 +856,11 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'J': o->json = 1; break;
         case 'F': o->force = 1; break;
         case 'L': o->lossless_only = 1; break;
+        case 'E':
+            if (strcmp(optarg, "keep") && strcmp(optarg, "bake"))
+                return fprintf(stderr, "faceup fix: --exif wants keep or bake\n"), -1;
+            o->exif_bake = !strcmp(optarg, "bake");
+            break;
         case 'T':
             if (parse_format(optarg, &o->format))
                 return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;
@@ -817,16 +900,9 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
     }
     if (optind >= argc)
         return fprintf(stderr, "faceup fix: no input files\n"), usage(stderr), -1;
-    if (o->format != FACEUP_FORMAT_SAME && o->in_place)
-        return fprintf(stderr, "faceup fix: --format changes what a file is, not only how it is "
-                               "turned: use -o DIR, not --in-place\n"), -1;
-    if (o->force && !o->in_place)
-        return fprintf(stderr, "faceup fix: --force goes with --in-place\n"), -1;
-    if (!!o->outdir + o->in_place + o->dry_run != 1)
-        return fprintf(stderr, "faceup fix: say where the results go: exactly one of -o DIR, "
-                               "--in-place, --dry-run\n"), -1;
-    return 0;
+    return check_options(o);
 }
+
 
 /* The list of inputs, with OUTDIR made first (and never walked into). 0, or the exit status. */
 static int gather(const options *opt, char **args, int n, int recursive, list *in)
@@ -860,11 +936,14 @@ static int gather(const options *opt, char **args, int n, int recursive, list *i
 static void summary(const options *opt, const run *r, int n, double dt, int sig)
 {
     const int *counts = r->counts;
-    fprintf(stderr, "faceup fix: %d %s, %d already upright, %d undecided, %d errors", counts[TURNED],
-            opt->dry_run ? "to turn" : "turned", counts[UPRIGHT], counts[UNDECIDED],
-            counts[FAILED]);
+    fprintf(stderr, "faceup fix: %d %s, ", counts[ROTATED], opt->dry_run ? "to rotate" : "rotated");
+    if (counts[EXIF_BAKED])
+        fprintf(stderr, "%d with the EXIF Orientation %s, ", counts[EXIF_BAKED],
+                opt->dry_run ? "to bake in" : "baked in");
+    fprintf(stderr, "%d already upright, %d undecided, %d errors", counts[UPRIGHT],
+            counts[UNDECIDED], counts[FAILED]);
     if (counts[LOSSY])
-        fprintf(stderr, ", %d left as they were (turning them needs a re-encode)", counts[LOSSY]);
+        fprintf(stderr, ", %d left as they were (fixing them needs a re-encode)", counts[LOSSY]);
     if (counts[SKIPPED] || sig) /* a signal after the last file still says it came */
         fprintf(stderr, ", %d not done (stopped)", counts[SKIPPED]);
     fprintf(stderr, " (%d files, %.1f s)\n", n, dt);

@@ -7,9 +7,12 @@
  * whether to keep metadata); the rest is the input, taken as a bare EXIF block and as a file of
  * each format. Contracts checked beyond "no crash, no leak":
  *   - the patcher leaves a block it calls malformed exactly as it was;
- *   - after a successful reset, no Orientation entry it can read says anything but 1;
+ *   - after a successful reset, no Orientation entry it can read says anything but 1, and
+ *     no thumbnail is linked when it was asked to unlink it;
  *   - in-place patching never changes the size of a file;
- *   - a fixer that succeeds hands back a non-empty image.
+ *   - a fixer that succeeds hands back a non-empty image;
+ *   - the MPF / trailing-data scan (jpeg_extras.c) says only what it can say, of the input and
+ *     of each fixer's output.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "codec/format.h"
+#include "codec/jpeg_extras.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,11 +31,14 @@ static void patcher(const uint8_t *d, size_t n, int swap)
         return;
     memcpy(copy, d, n);
     int found = 0, again = 0;
-    if (fu_exif_patch(copy, n, 1, swap, &found) == FU_EXIF_MALFORMED) {
+    int reset = FU_EXIF_RESET | (swap ? FU_EXIF_DROP_THUMBNAIL : 0);
+    if (fu_exif_patch(copy, n, reset, swap, &found) == FU_EXIF_MALFORMED) {
         if (memcmp(copy, d, n))
             abort();
     } else {
         if (found < 0 || found > 8 || fu_exif_patch(copy, n, 0, 0, &again) != 0)
+            abort();
+        if (swap && fu_exif_has_thumbnail(copy, n))
             abort();
         if (again != 0 && again != 1)
             abort();
@@ -64,6 +71,8 @@ static void fixer(fix_fn fix, const uint8_t *d, size_t n, const fu_fix_plan *pla
     char err[FU_ERRLEN];
     if (fix(d, n, plan, &out, &path, err) == FACEUP_OK && n && (!out.p || !out.n))
         abort();
+    if (fu_jpeg_extras(out.p, out.n) & ~(unsigned)(FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER))
+        abort();
     fu_buf_free(&out);
 }
 
@@ -82,6 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_pixels = 1 << 20, /* keep each run fast; the limit itself is tested elsewhere */
     };
     int swap = fu_d4_swaps_axes(plan.t);
+    if (fu_jpeg_extras(data, size) & ~(unsigned)(FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER))
+        abort();
     patcher(data, size, swap);
     container(fu_jpeg_patch_exif, data, size, swap);
     container(fu_png_patch_exif, data, size, swap);

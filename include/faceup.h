@@ -16,12 +16,15 @@
  * Orientation convention: `orientation` is the clockwise angle (0, 90, 180 or 270) by which the
  * upright picture was turned to give the image as displayed (after any EXIF Orientation tag is
  * applied). FACEUP_UNDECIDED (-1) means faceup declines to decide: no face, or evidence too weak.
- * Turning the displayed image counter-clockwise by `orientation` makes it upright.
+ * Turning the displayed image counter-clockwise by `orientation` makes it upright. In faceup's
+ * output (CLI lines, JSON keys, X-Faceup-* headers) an image has "orientation 90 clockwise" and
+ * faceup_fix "rotated 90 counter-clockwise" it: the same number, both ways round.
  *
  * Thread safety: a handle may be used by one thread at a time. Different handles are fully
  * independent and may be used concurrently from different threads (the embedded model weights
- * are shared, read-only). faceup_version(), faceup_status_str() and the *_free() functions are
- * safe from any thread. A server keeps one handle per worker thread.
+ * are shared, read-only). faceup_version(), faceup_status_str(), faceup_fix_path_str(),
+ * faceup_dropped_str() and the *_free() functions are safe from any thread. A server keeps one
+ * handle per worker thread.
  *
  * Errors: every function that can fail returns a faceup_status: 0 (FACEUP_OK) on success, a
  * negative code on failure; faceup_errmsg(h) then says "function(): what went wrong". The library
@@ -80,12 +83,22 @@ typedef enum faceup_param {
     FACEUP_PARAM_LOSSLESS_ONLY = 8,  /* faceup_fix, faceup_fix_orientation: 1 never re-encodes an
                                         image; one that cannot be fixed without it is handed back
                                         unchanged, with reencode_refused set (default 0) */
-    FACEUP_PARAM_MAX_MEMORY = 9      /* largest memory in bytes one call may hold for an image's
+    FACEUP_PARAM_MAX_MEMORY = 9,     /* largest memory in bytes one call may hold for an image's
                                         pixels (default 1 GiB, at least 1 MiB). Estimated from the
                                         header before decoding (width x height x bytes a pixel x
                                         copies held, the coefficients of a progressive JPEG);
                                         over it is FACEUP_ERR_TOO_MANY_PIXELS. The detector's
                                         networks (~30 MB at the default detail) come on top */
+    FACEUP_PARAM_BAKE_EXIF = 10      /* faceup_fix, faceup_fix_orientation, for an image found (or
+                                        told) upright as displayed that has an EXIF Orientation
+                                        tag (2..8): 0 keeps it as it is, tag and all (default:
+                                        it already shows upright, and baking could need a lossy
+                                        re-encode); 1 bakes the tag's turn into the pixels and
+                                        sets the tag to 1, so that viewers which ignore the tag
+                                        show it upright too (exif_transform says so; `path` says
+                                        when that was a re-encode). A turned image always has its
+                                        tag baked into its one transform, and so has one whose
+                                        tag FACEUP_PARAM_KEEP_METADATA 0 would drop */
 } faceup_param;
 
 typedef enum faceup_format {
@@ -143,25 +156,45 @@ typedef enum faceup_fix_path {
                                  `data` holds the input, byte for byte */
     FACEUP_FIX_LOSSLESS = 1,  /* JPEG turned in the DCT domain, PNG or lossless WebP turned exactly,
                                  or only the EXIF Orientation tag reset to 1 */
-    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded: a JPEG whose size is not a whole
-                                 number of MCUs (with the source's own quantisation tables and
-                                 sampling, never dropping edge pixels), lossy WebP at its estimated
-                                 source quality, or any change of format */
+    FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded, which is lossy: a JPEG whose size
+                                 is not a whole number of MCUs (with the source's own quantisation
+                                 tables and sampling, never dropping edge pixels), lossy WebP at
+                                 its estimated source quality, or any change of format */
 } faceup_fix_path;
+
+/* What a fix could not carry into its output, reported in faceup_fixed.dropped (bit flags). */
+typedef enum faceup_dropped {
+    FACEUP_DROPPED_MPF = 1,     /* the MPF index (APP2 "MPF") of a multi-picture JPEG */
+    FACEUP_DROPPED_TRAILER = 2, /* data after the end of a JPEG's picture: the secondary images of
+                                   an MPF file (an HDR gain map, a depth map), or anything else
+                                   appended. Kept when the picture is not rewritten (the EXIF
+                                   tag only patched); dropped when it is, for the secondary
+                                   images would not be turned with it */
+    FACEUP_DROPPED_THUMBNAIL = 4 /* the EXIF thumbnail: removed (unlinked) whenever the pixels are
+                                   turned, for it would show unturned; kept when they are not */
+} faceup_dropped;
 
 typedef struct faceup_fixed {
     unsigned char *data;     /* the upright encoded image; owned by this struct */
     size_t size;
     faceup_format format;    /* format of `data` */
     faceup_result *result;   /* the decision, as faceup_detect() gives it; owned by this struct */
-    int rotated;             /* clockwise turn applied to the displayed image: 0/90/180/270, which
-                                is (360 - result->orientation) % 360 when the image was turned */
-    int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none */
+    int rotated;             /* the rotation applied to the displayed image as a CLOCKWISE angle,
+                                0/90/180/270: (360 - result->orientation) % 360 when the image was
+                                turned. The CLI, JSON and HTTP headers give it counter-clockwise,
+                                (360 - rotated) % 360, which is the orientation itself
+                                (`rotated_ccw`, X-Faceup-Rotated-Ccw) */
+    int exif_transform;      /* the EXIF Orientation (1..8) folded into the same transform, 0 if none
+                                ("baked in": `exif_baked`, X-Faceup-Exif-Baked, when > 1) */
     faceup_fix_path path;
     int reencode_refused;    /* 1: the fix needed a re-encode (FACEUP_FIX_REENCODED) and
                                 FACEUP_PARAM_LOSSLESS_ONLY refused it: path is
                                 FACEUP_FIX_UNCHANGED, `data` the input byte for byte, rotated 0,
                                 and `result` says what the turn would have been */
+    unsigned dropped;        /* faceup_dropped flags: what the input carried and `data` does not
+                                (0: nothing lost). Metadata stripped on purpose
+                                (FACEUP_PARAM_KEEP_METADATA 0, the EXIF thumbnail with it) is
+                                not listed, but an MPF index and trailing data are, even then */
 } faceup_fixed;
 
 /* "MAJOR.MINOR.PATCH" of the library. Thread-safe; the string is static. */
@@ -169,6 +202,16 @@ FACEUP_API const char *faceup_version(void);
 
 /* A short English name of a status code. Thread-safe; the string is static. */
 FACEUP_API const char *faceup_status_str(int status);
+
+/* The word for a faceup_fix_path in faceup's output (the `method` of `faceup fix --json`, the
+ * X-Faceup-Method header): "unchanged", "lossless", "reencoded_lossy"; "unknown" for another
+ * value. Thread-safe; the string is static. */
+FACEUP_API const char *faceup_fix_path_str(int path);
+
+/* The word for one faceup_dropped flag in faceup's output (`dropped` of `faceup fix --json`,
+ * X-Faceup-Dropped): "mpf", "trailing_data", "exif_thumbnail"; "unknown" for another value. Thread-safe; the
+ * string is static. */
+FACEUP_API const char *faceup_dropped_str(int flag);
 
 /* Create a handle with default options. Returns NULL only when memory is exhausted. */
 FACEUP_API faceup *faceup_create(void);
@@ -221,7 +264,8 @@ FACEUP_API int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed
  * the clockwise angle by which the displayed image (EXIF Orientation applied) is turned, as
  * faceup_detect() would report it, and the image is put upright by the same single transform,
  * the same lossless path and the same options (FACEUP_PARAM_MIN_CONFIDENCE aside) as faceup_fix;
- * the detector is not run. 0 only folds the EXIF Orientation into the pixels. fixed->result
+ * the detector is not run. 0 changes nothing but, with FACEUP_PARAM_BAKE_EXIF, bakes the EXIF
+ * Orientation into the pixels. fixed->result
  * reports the turn given: orientation as given, confidence 1, the EXIF Orientation and
  * displayed size of the image, no faces. Another orientation is FACEUP_ERR_ARGUMENT. */
 FACEUP_API int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orientation,

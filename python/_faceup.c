@@ -289,14 +289,18 @@ done:
     return out;
 }
 
-/* fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence) */
+/* fix(data, file=None, orientation=-1) -> (bytes, format, json, rotated, exif_transform, path,
+ * confidence, dropped, reencode_refused): faceup_fix, or faceup_fix_orientation when
+ * orientation >= 0 */
 static PyObject *handle_fix(PyObject *obj, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"data", "file", NULL};
+    static char *kwlist[] = {"data", "file", "orientation", NULL};
     Handle *self = (Handle *)obj;
     PyObject *data, *file = Py_None;
+    int orientation = -1;
     const char *name;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:fix", kwlist, &data, &file) ||
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|Oi:fix", kwlist, &data, &file,
+                                     &orientation) ||
         file_arg(file, &name) < 0)
         return NULL;
     Py_buffer view;
@@ -309,7 +313,9 @@ static PyObject *handle_fix(PyObject *obj, PyObject *args, PyObject *kwds)
     faceup_fixed *f = NULL;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = faceup_fix(self->h, view.buf, (size_t)view.len, &f);
+    rc = orientation < 0
+             ? faceup_fix(self->h, view.buf, (size_t)view.len, &f)
+             : faceup_fix_orientation(self->h, view.buf, (size_t)view.len, orientation, &f);
     Py_END_ALLOW_THREADS
     self->busy = 0;
     PyBuffer_Release(&view);
@@ -318,8 +324,9 @@ static PyObject *handle_fix(PyObject *obj, PyObject *args, PyObject *kwds)
     PyObject *out = NULL, *bytes = NULL, *json = NULL;
     if ((bytes = PyBytes_FromStringAndSize((const char *)f->data, (Py_ssize_t)f->size)) &&
         (json = json_str(faceup_result_json(f->result, name, NULL))))
-        out = Py_BuildValue("(OiOiiid)", bytes, (int)f->format, json, f->rotated,
-                            f->exif_transform, (int)f->path, (double)f->result->confidence);
+        out = Py_BuildValue("(OiOiiidIi)", bytes, (int)f->format, json, f->rotated,
+                            f->exif_transform, (int)f->path, (double)f->result->confidence,
+                            f->dropped, f->reencode_refused);
     Py_XDECREF(bytes);
     Py_XDECREF(json);
     faceup_fixed_free(f);
@@ -336,8 +343,9 @@ static PyMethodDef handle_methods[] = {
      "detect_pixels(array, format, file=None) -> (json, confidence): faceup_detect_pixels on a buffer of "
      "uint8 pixels, H x W (gray) or H x W x C, any strides."},
     {"fix", (PyCFunction)(void (*)(void))handle_fix, METH_VARARGS | METH_KEYWORDS,
-     "fix(data, file=None) -> (bytes, format, json, rotated, exif_transform, path, confidence): "
-     "faceup_fix."},
+     "fix(data, file=None, orientation=-1) -> (bytes, format, json, rotated, exif_transform, "
+     "path, confidence, dropped, reencode_refused): faceup_fix, or faceup_fix_orientation when "
+     "orientation >= 0."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -134,6 +134,13 @@ int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_reques
                         : "orientation must be 0, 90, 180 or 270");
         return -1;
     }
+    req->bake_exif = !head->exif ? -1 : !strcmp(head->exif, "bake") ? 1
+                   : !strcmp(head->exif, "keep") ? 0 : -2;
+    if (req->bake_exif == -2 || (head->exif && ep != SRV_EP_FIX)) {
+        srv_reply_error(err, 400, "bad_request", ep != SRV_EP_FIX ? "exif is a parameter of /v1/fix"
+                        : "exif must be keep or bake");
+        return -1;
+    }
     /* libmicrohttpd decodes chunked bodies; the framing was checked before (srv_framing_check). */
     if (!head->chunked) {
         uint64_t length;
@@ -278,20 +285,23 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     if (reserve(req, h, file, &held, out) != 0)
         return;
     double saved = faceup_get_param(h, FACEUP_PARAM_MIN_CONFIDENCE);
+    double saved_bake = faceup_get_param(h, FACEUP_PARAM_BAKE_EXIF);
     if (req->has_min_confidence)
         faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, req->min_confidence);
+    if (req->bake_exif >= 0)
+        faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, req->bake_exif);
     faceup_fixed *fixed = NULL;
     int rc = req->orientation >= 0
                  ? faceup_fix_orientation(h, file->data, file->size, req->orientation, &fixed)
                  : faceup_fix(h, file->data, file->size, &fixed);
     give_back(req, held);
     faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
+    faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, saved_bake);
     if (rc != FACEUP_OK) {
         reply_faceup_error(out, rc, faceup_errmsg(h));
         return;
     }
     const faceup_result *r = fixed->result;
-    static const char *const paths[] = {"unchanged", "lossless", "reencoded"};
     out->status = 200;
     out->content_type = media_type(fixed->format);
     out->body = fixed->data;
@@ -301,10 +311,22 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     decision_text(out->decision, sizeof out->decision, r->orientation);
     srv_reply_header(out, "X-Faceup-Orientation", "%s", out->decision);
     srv_reply_header(out, "X-Faceup-Confidence", "%.4f", r->confidence);
-    srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);
+    srv_reply_header(out, "X-Faceup-Rotated-Ccw", "%d", (360 - fixed->rotated) % 360);
+    if (fixed->exif_transform > 1)
+        srv_reply_header(out, "X-Faceup-Exif-Baked", "%d", fixed->exif_transform);
+    srv_reply_header(out, "X-Faceup-Method", "%s", faceup_fix_path_str(fixed->path));
+    char dropped[64] = "";
+    for (unsigned bit = 1, n = 0; bit <= FACEUP_DROPPED_THUMBNAIL; bit <<= 1)
+        if (fixed->dropped & bit)
+            n += (unsigned)snprintf(dropped + n, sizeof dropped - n, "%s%s", n ? ", " : "",
+                                    faceup_dropped_str((int)bit));
+    if (dropped[0])
+        srv_reply_header(out, "X-Faceup-Dropped", "%s", dropped);
     srv_reply_header(out, "X-Faceup-Faces", "%d", r->n_faces);
-    srv_reply_header(out, "X-Faceup-Path", "%s",
-                    fixed->path >= 0 && fixed->path <= 2 ? paths[fixed->path] : "unknown");
+    /* deprecated: the clockwise turn, and the method under its old name */
+    srv_reply_header(out, "X-Faceup-Rotated", "%d", fixed->rotated);
+    srv_reply_header(out, "X-Faceup-Path", "%s", fixed->path == FACEUP_FIX_REENCODED
+                     ? "reencoded" : faceup_fix_path_str(fixed->path));
     srv_metrics_decision(req->metrics, r->orientation);
 }
 

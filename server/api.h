@@ -22,7 +22,7 @@
 
 #include "metrics.h"
 
-#define SRV_REPLY_HEADERS 6
+#define SRV_REPLY_HEADERS 12
 
 /* A response. The body is freed by srv_reply_free() (or handed to whoever sends it). */
 typedef struct srv_reply {
@@ -46,6 +46,7 @@ typedef struct srv_request_head {
     const char *content_length;
     const char *min_confidence;          /* the query parameters, already URL-decoded */
     const char *orientation;
+    const char *exif;
     int chunked;                         /* Transfer-Encoding: chunked (srv_framing_check passed) */
 } srv_request_head;
 
@@ -64,6 +65,7 @@ typedef struct srv_image_request {
     int has_min_confidence;
     double min_confidence;
     int orientation;                      /* /v1/fix?orientation=: the turn told; -1: detect */
+    int bake_exif;                        /* /v1/fix?exif=: 1 bake, 0 keep, -1 the default */
     srv_part files[SRV_PARTS_MAX];         /* what to decide, in order; point into the body */
     int n_files;
     srv_metrics *metrics;                 /* decisions are counted here */

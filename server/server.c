@@ -181,8 +181,11 @@ static enum MHD_Result send_reply(request *rq)
     if (rq->origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", rq->origin);
         MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-                                "X-Faceup-Orientation, X-Faceup-Confidence, X-Faceup-Rotated, "
-                                "X-Faceup-Faces, X-Faceup-Path");
+                                "X-Faceup-Orientation, X-Faceup-Confidence, "
+                                "X-Faceup-Rotated-Ccw, X-Faceup-Exif-Baked, X-Faceup-Method, "
+                                "X-Faceup-Dropped, "
+                                "X-Faceup-Faces, X-Faceup-Rotated, "
+                                "X-Faceup-Path");
     }
     for (int i = 0; i < r->n_headers; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
@@ -330,6 +333,7 @@ static enum MHD_Result start_request(server *s, struct MHD_Connection *c, const 
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_confidence"),
         MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "orientation"),
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exif"),
         framing.chunked,
     };
     if (srv_api_check_head(&rq->img, rq->ep, &head, s->cfg.max_body, &rq->reply) != 0)

@@ -1,7 +1,7 @@
 /*
  * fix_apply.c - test tool: faceup_fix without the detector (fu_fix_apply), for test_fix_cli.py.
  *
- *     fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp]
+ *     fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp] [--exif keep|bake]
  *
  * TURN is the detector's answer to pretend: 0/90/180/270 (the displayed image is turned that
  * much clockwise), or -1 for undecided. Prints {"path": ..., "rotated": ..., "format": ...} and
@@ -32,13 +32,16 @@ static unsigned char *slurp(const char *path, size_t *n)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp]\n");
+        fprintf(stderr, "usage: fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp] "
+                "[--exif keep|bake]\n");
         return 2;
     }
     faceup *h = faceup_create();
     for (int i = 4; i < argc; i++) {
         if (!strcmp(argv[i], "--strip"))
             faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+        else if (!strcmp(argv[i], "--exif") && i + 1 < argc)
+            faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, !strcmp(argv[++i], "bake"));
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             const char *f = argv[++i];
             faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT,

@@ -41,6 +41,11 @@ static void test_version_and_model_identity(void **state)
     assert_string_equal(faceup_status_str(FACEUP_OK), "ok");
     assert_string_equal(faceup_status_str(FACEUP_ERR_TOO_MANY_PIXELS), "too many pixels");
     assert_string_equal(faceup_status_str(12345), "unknown status");
+    /* the `method` of `faceup fix --json` and X-Faceup-Method: a lossy path is named so */
+    assert_string_equal(faceup_fix_path_str(FACEUP_FIX_UNCHANGED), "unchanged");
+    assert_string_equal(faceup_fix_path_str(FACEUP_FIX_LOSSLESS), "lossless");
+    assert_string_equal(faceup_fix_path_str(FACEUP_FIX_REENCODED), "reencoded_lossy");
+    assert_string_equal(faceup_fix_path_str(7), "unknown");
 }
 
 static void test_params_are_validated_and_kept(void **state)

@@ -24,6 +24,7 @@
 
 #include "api/handle.h"
 #include "codec/format.h"
+#include "codec/jpeg_extras.h"
 #include "faceup.h"
 #include "geom/d4.h"
 #include "geom/image.h"
@@ -130,6 +131,30 @@ static void add_metadata(fu_buf *jpg, int orientation, int w, int h)
     insert_segment(jpg, 0xE1, xmp, sizeof xmp - 1);
     insert_segment(jpg, 0xE2, icc, sizeof icc);
     insert_segment(jpg, 0xE1, exif, n);
+}
+
+/* An APP1 EXIF block (little-endian) whose IFD 0 links an IFD 1 with a 16x16 JPEG thumbnail. */
+static void add_exif_with_thumbnail(fu_buf *jpg, int orientation, int w, int h)
+{
+    fu_buf thumb = make_jpeg(16, 16, TJSAMP_444, TJPF_RGB);
+    size_t cap = 6 + 128 + 30 + thumb.n;
+    uint8_t *exif = calloc(1, cap);
+    assert_non_null(exif);
+    memcpy(exif, "Exif", 5);
+    uint8_t *t = exif + 6;
+    size_t n = make_tiff(t, 0, orientation, (unsigned)w, (unsigned)h);
+    size_t ifd1 = n, data = ifd1 + 2 + 2 * 12 + 4;
+    const uint32_t link = (uint32_t)ifd1, at = (uint32_t)data, len = (uint32_t)thumb.n;
+    memcpy(t + 46, &link, 4);                    /* IFD 0's next IFD: IFD 1 */
+    uint8_t entries[2 + 24 + 4] = {2, 0, 0x01, 0x02, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+                                   0x02, 0x02, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(entries + 10, &at, 4);                /* JPEGInterchangeFormat */
+    memcpy(entries + 22, &len, 4);               /* JPEGInterchangeFormatLength */
+    memcpy(t + ifd1, entries, sizeof entries);
+    memcpy(t + data, thumb.p, thumb.n);
+    insert_segment(jpg, 0xE1, exif, 6 + data + thumb.n);
+    free(exif);
+    fu_buf_free(&thumb);
 }
 
 /* The segments of a JPEG before its scan, in order, as (marker, payload) pairs. */
@@ -339,6 +364,67 @@ static void exif_patch_changes_only_orientation_and_dimensions(void **state)
         assert_int_equal(fu_exif_patch(c, n + 6, 0, 0, &found), 0);
         assert_int_equal(found, 1);
     }
+}
+
+static void exif_patch_unlinks_the_thumbnail_only_when_asked(void **state)
+{
+    (void)state;
+    uint8_t a[128], b[128];
+    size_t n = make_tiff(a, 0, 6, 640, 480);
+    assert_int_equal(fu_exif_has_thumbnail(a, n), 0);
+    a[46] = 62; /* IFD 0's link to an IFD 1 */
+    assert_int_equal(fu_exif_has_thumbnail(a, n), 1);
+    memcpy(b, a, n);
+    assert_int_equal(fu_exif_patch(b, n, FU_EXIF_RESET, 0, NULL), 0);
+    assert_int_equal(fu_exif_has_thumbnail(b, n), 1); /* a tag reset alone keeps it */
+    assert_int_equal(fu_exif_patch(b, n, FU_EXIF_RESET | FU_EXIF_DROP_THUMBNAIL, 1, NULL), 0);
+    assert_int_equal(fu_exif_has_thumbnail(b, n), 0);
+    assert_int_equal(fu_exif_orientation(b, n), 1);
+    static const uint8_t zero[4] = {0};
+    assert_memory_equal(b + 46, zero, 4);
+    assert_memory_equal(a + 50, b + 50, 62 - 50); /* nothing else of IFD 0 moved */
+    /* a link that does not fit is no thumbnail, and nothing is written there */
+    assert_int_equal(fu_exif_has_thumbnail(a, 48), 0);
+}
+
+/* Turned pixels leave the EXIF thumbnail behind: it is unlinked and reported; a tag patched in
+ * place keeps it; stripped metadata is no loss to report. */
+static void apply_drops_the_exif_thumbnail_of_turned_pixels_and_says_so(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_exif_with_thumbnail(&in, 1, 64, 48);
+    fu_probe pr;
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_image_probe(in.p, in.n, 1 << 30, &pr, err), FACEUP_OK);
+    assert_int_equal(pr.exif_thumbnail, 1);
+    faceup_fixed f = {0};
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_THUMBNAIL);
+    fu_probe out;
+    assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+    assert_int_equal(out.exif_thumbnail, 0);
+    assert_int_equal(out.exif_orientation, 1);
+    free(f.data);
+    fu_buf_free(&in);
+    /* tag 6 and a detected 90 cancel: the pixels do not move, the thumbnail stays */
+    in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_exif_with_thumbnail(&in, 6, 64, 48);
+    assert_int_equal(fu_image_probe(in.p, in.n, 1 << 30, &pr, err), FACEUP_OK);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, 0);
+    assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+    assert_int_equal(out.exif_thumbnail, 1);
+    free(f.data);
+    faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 180, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, 0);
+    free(f.data);
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_THUMBNAIL), "exif_thumbnail");
+    fu_buf_free(&in);
+    faceup_destroy(h);
 }
 
 static void exif_patch_rejects_malformed_blocks_untouched(void **state)
@@ -868,9 +954,21 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
         diff += f.data[i] != in.p[i];
     assert_int_equal(diff, 1);
     free(f.data);
-    /* the display is upright (detector 0): the EXIF turn goes into the pixels, tag 1 */
+    /* the display is upright (detector 0): by default (--exif keep) it is left as it is */
+    assert_int_equal(faceup_get_param(h, FACEUP_PARAM_BAKE_EXIF), 0);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.exif_transform, 0);
+    assert_int_equal(f.size, in.n);
+    assert_memory_equal(f.data, in.p, in.n);
+    free(f.data);
+    /* --exif bake: the EXIF turn goes into the pixels, tag 1 */
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, 2), FACEUP_ERR_ARGUMENT);
+    assert_int_equal(faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, 1), FACEUP_OK);
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_OK);
     assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.exif_transform, 6);
+    assert_int_equal(f.rotated, 0);
     int w, hh, ss, cs;
     tjhandle tj = tjInitDecompress();
     assert_int_equal(tjDecompressHeader3(tj, f.data, f.size, &w, &hh, &ss, &cs), 0);
@@ -884,7 +982,113 @@ static void apply_folds_exif_and_the_turn_into_one_transform(void **state)
     /* bad arguments */
     assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 45, &f), FACEUP_ERR_ARGUMENT);
     faceup_set_param(h, FACEUP_PARAM_MAX_BYTES, 100);
-    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f), FACEUP_ERR_TOO_MANY_BYTES);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 0, &f),
+                     FACEUP_ERR_TOO_MANY_BYTES);
+    fu_buf_free(&in);
+    faceup_destroy(h);
+}
+
+/* Stripping the metadata drops the EXIF Orientation tag: an image whose tag is not baked in
+ * (undecided, or upright under --exif keep) would then show turned. The tag is baked instead. */
+static void apply_strip_metadata_bakes_a_tag_it_would_drop(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    add_metadata(&in, 6, 64, 48);
+    fu_probe pr = jpeg_probe(64, 48, 6);
+    faceup_set_param(h, FACEUP_PARAM_KEEP_METADATA, 0);
+    for (int turn = -1; turn <= 0; turn++) { /* undecided; upright as displayed */
+        faceup_fixed f = {0};
+        assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, turn, &f), FACEUP_OK);
+        assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+        assert_int_equal(f.exif_transform, 6);
+        assert_int_equal(f.rotated, 0);
+        fu_probe out;
+        char err[FU_ERRLEN];
+        assert_int_equal(fu_image_probe(f.data, f.size, 1 << 30, &out, err), FACEUP_OK);
+        assert_int_equal(out.width, 48); /* stored as it was displayed */
+        assert_int_equal(out.height, 64);
+        assert_int_equal(out.exif_orientation, 0);
+        free(f.data);
+    }
+    fu_buf_free(&in);
+    faceup_destroy(h);
+}
+
+/* A multi-picture JPEG as phones write them: an APP2 "MPF" index, and a second JPEG (the gain
+ * map, here a small one) after the first one's EOI. */
+static fu_buf make_mpf_jpeg(int w, int h, int flags)
+{
+    static const uint8_t mpf[] = {'M', 'P', 'F', 0, 'I', 'I', 42, 0, 8, 0, 0, 0,
+                                  1, 0, 0x00, 0xB0, 7, 0, 4, 0, 0, 0, '0', '1', '0', '0',
+                                  0, 0, 0, 0};
+    fu_buf jpg = make_jpeg_flags(w, h, TJSAMP_420, TJPF_RGB, flags);
+    fu_buf second = make_jpeg(16, 16, TJSAMP_444, TJPF_RGB);
+    insert_segment(&jpg, 0xE2, mpf, sizeof mpf);
+    assert_int_equal(fu_buf_put(&jpg, second.p, second.n), FACEUP_OK);
+    fu_buf_free(&second);
+    return jpg;
+}
+
+static void jpeg_extras_finds_the_mpf_index_and_what_follows_the_picture(void **state)
+{
+    (void)state;
+    fu_buf plain = make_jpeg(64, 48, TJSAMP_420, TJPF_RGB);
+    assert_int_equal(fu_jpeg_extras(plain.p, plain.n), 0);
+    static const uint8_t pad[] = {0, 0, 0xFF, 0xFF}; /* padding after EOI is nothing */
+    assert_int_equal(fu_buf_put(&plain, pad, sizeof pad), FACEUP_OK);
+    assert_int_equal(fu_jpeg_extras(plain.p, plain.n), 0);
+    for (int progressive = 0; progressive < 2; progressive++) {
+        fu_buf mpf = make_mpf_jpeg(64, 48, progressive ? TJFLAG_PROGRESSIVE : 0);
+        assert_int_equal(fu_jpeg_extras(mpf.p, mpf.n), FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+        /* cut inside the first picture's scan: no end, so no trailer is claimed */
+        assert_int_equal(fu_jpeg_extras(mpf.p, mpf.n / 2), FACEUP_DROPPED_MPF);
+        fu_buf_free(&mpf);
+    }
+    static const uint8_t junk[] = "not a JPEG at all";
+    assert_int_equal(fu_jpeg_extras(junk, sizeof junk), 0);
+    assert_int_equal(fu_jpeg_extras(junk, 0), 0);
+    fu_buf_free(&plain);
+}
+
+/* A turned picture cannot keep its secondary images consistently: they are dropped, and said
+ * so; a tag patched in place keeps them byte for byte. */
+static void apply_reports_the_mpf_images_it_drops(void **state)
+{
+    (void)state;
+    faceup *h = faceup_create();
+    fu_buf in = make_mpf_jpeg(64, 48, 0);
+    fu_probe pr = jpeg_probe(64, 48, 0);
+    faceup_fixed f = {0};
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    assert_int_equal(fu_jpeg_extras(f.data, f.size), 0);
+    free(f.data);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, -1, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_UNCHANGED);
+    assert_int_equal(f.dropped, 0);
+    free(f.data);
+    /* EXIF 6 and a detected 90 cancel: only the tag changes, everything else is kept */
+    fu_buf_free(&in);
+    in = make_mpf_jpeg(64, 48, 0);
+    add_metadata(&in, 6, 64, 48);
+    pr.exif_orientation = 6;
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.path, FACEUP_FIX_LOSSLESS);
+    assert_int_equal(f.dropped, 0);
+    assert_int_equal(f.size, in.n);
+    assert_int_equal(fu_jpeg_extras(f.data, f.size), FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    free(f.data);
+    /* a change of format keeps neither */
+    faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, FACEUP_FORMAT_PNG);
+    assert_int_equal(fu_fix_apply(h, "faceup_fix", in.p, in.n, &pr, 90, &f), FACEUP_OK);
+    assert_int_equal(f.dropped, FACEUP_DROPPED_MPF | FACEUP_DROPPED_TRAILER);
+    free(f.data);
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_MPF), "mpf");
+    assert_string_equal(faceup_dropped_str(FACEUP_DROPPED_TRAILER), "trailing_data");
+    assert_string_equal(faceup_dropped_str(3), "unknown");
     fu_buf_free(&in);
     faceup_destroy(h);
 }
@@ -983,6 +1187,11 @@ int main(void)
         cmocka_unit_test(apply_folds_exif_and_the_turn_into_one_transform),
         cmocka_unit_test(apply_converts_to_another_format_with_metadata),
         cmocka_unit_test(apply_lossless_only_hands_back_what_would_be_reencoded),
+        cmocka_unit_test(apply_strip_metadata_bakes_a_tag_it_would_drop),
+        cmocka_unit_test(jpeg_extras_finds_the_mpf_index_and_what_follows_the_picture),
+        cmocka_unit_test(apply_reports_the_mpf_images_it_drops),
+        cmocka_unit_test(exif_patch_unlinks_the_thumbnail_only_when_asked),
+        cmocka_unit_test(apply_drops_the_exif_thumbnail_of_turned_pixels_and_says_so),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,7 +183,7 @@ def test_jpegtran_turn_is_undone_to_the_exact_pixels(built, tmp_path, turn):
     out = tmp_path / "out"
     r = run(FACEUP, "fix", "--json", turned, "-o", out)
     rec = json.loads(r.stdout)
-    assert rec["orientation"] == turn and rec["action"] == "turned" and rec["path"] == "lossless"
+    assert rec["orientation"] == turn and rec["action"] == "rotated" and rec["method"] == "lossless"
     assert np.array_equal(pixels(out / "turned.jpg"), pixels(original))
     # and without it
     fixed = tmp_path / "fixed.jpg"
@@ -206,7 +206,7 @@ def test_every_transform_decodes_like_jpegtran(built, tmp_path, orientation):
     im = upright_face()
     src = save(im, tmp_path / "src.jpg", "JPEG", exif=exif_with(orientation, *im.size))
     ours, ref = tmp_path / "ours.jpg", tmp_path / "ref.jpg"
-    assert fix_apply(src, ours, 0)["path"] == "lossless"
+    assert fix_apply(src, ours, 0, "--exif", "bake")["path"] == "lossless"
     run("jpegtran", "-perfect", *JPEGTRAN[orientation], "-outfile", ref, src)
     assert np.array_equal(pixels(ours), pixels(ref))
 
@@ -246,8 +246,11 @@ def test_exif_orientation_is_baked_in_and_metadata_kept(built, tmp_path, fmt, or
     ext = fmt.lower()
     src = save(stored, tmp_path / f"src.{ext}", fmt, exif=exif_with(orientation, *stored.size))
     out = tmp_path / f"out.{ext}"
-    rec = fix_apply(src, out, 0)  # the detector found the displayed picture upright
+    # the detector found the displayed picture upright: --exif keep leaves it as it is
+    assert fix_apply(src, out, 0)["path"] == "unchanged" and sha(out) == sha(src)
+    rec = fix_apply(src, out, 0, "--exif", "bake")  # bake moves the tag's turn into the pixels
     assert rec["path"] == ("unchanged" if orientation == 1 else "lossless")
+    assert rec["exif_transform"] == orientation
 
     with Image.open(out) as o:
         assert o.getexif().get(0x0112) == 1
@@ -275,13 +278,43 @@ def test_exif_orientation_is_baked_in_and_metadata_kept(built, tmp_path, fmt, or
 
 
 def test_exif_orientation_through_the_cli(built, tmp_path):
+    """A photo upright only thanks to its EXIF Orientation: --exif keep (the default) leaves it
+    byte for byte; --exif bake moves the tag into the pixels, and says when that was lossy."""
     upright = upright_face()
     src = save(upright.transpose(UNSHOW[6]), tmp_path / "tagged.jpg", "JPEG",
                exif=exif_with(6, 592, 512))
-    rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "out").stdout)
-    assert rec["exif_orientation"] == 6 and rec["orientation"] == 0 and rec["action"] == "turned"
+    r = run(FACEUP, "fix", src, "-o", tmp_path / "kept")
+    assert r.stdout == (f"{src}: orientation 0 (upright); not rotated, EXIF Orientation 6 kept -> "
+                        f"{tmp_path / 'kept' / 'tagged.jpg'}\n")
+    assert sha(tmp_path / "kept" / "tagged.jpg") == sha(src)
+    rec = json.loads(run(FACEUP, "fix", "--json", src, "-o", tmp_path / "kept").stdout)
+    assert (rec["exif_orientation"], rec["orientation"], rec["action"], rec["exif_baked"],
+            rec["method"]) == (6, 0, "upright", None, "unchanged")
+    inode = (tmp_path / "in-place.jpg")
+    shutil.copyfile(src, inode)
+    before = inode.stat()
+    run(FACEUP, "fix", "--in-place", inode)
+    assert inode.stat().st_ino == before.st_ino and sha(inode) == sha(src)  # not rewritten
+
+    rec = json.loads(run(FACEUP, "fix", "--json", "--exif", "bake", src, "-o",
+                         tmp_path / "out").stdout)
+    assert (rec["exif_orientation"], rec["orientation"], rec["action"], rec["exif_baked"],
+            rec["method"]) == (6, 0, "exif_baked", 6, "lossless")
     with Image.open(tmp_path / "out" / "tagged.jpg") as o:
         assert o.getexif()[0x0112] == 1 and o.size == (512, 592)
+    # a tag of 3 on partial MCUs cannot be baked without a re-encode: the line says so
+    partial = save(upright.crop((0, 0, 504, 584)).transpose(Image.ROTATE_180),
+                   tmp_path / "partial.jpg", "JPEG", exif=exif_with(3, 504, 584))
+    r = run(FACEUP, "fix", "--exif", "bake", partial, "-o", tmp_path / "out")
+    assert r.stdout == (f"{partial}: orientation 0 (upright); EXIF Orientation 3 baked in, "
+                        f"re-encoded (lossy) -> {tmp_path / 'out' / 'partial.jpg'}\n")
+    assert "1 with the EXIF Orientation baked in" in r.stderr
+    r = run(FACEUP, "fix", "--exif", "bake", "--lossless-only", partial, "-o", tmp_path / "l",
+            check=False)
+    assert r.returncode == 3 and r.stdout == (
+        f"{partial}: orientation 0 (upright); left as it is: baking in its EXIF Orientation "
+        "needs a re-encode (lossy), refused by --lossless-only\n")
+    assert run(FACEUP, "fix", "--exif", "turn", src, "-n", check=False).returncode == 2
 
 
 def test_strip_metadata_drops_exif_icc_xmp_and_comments(built, tmp_path):
@@ -327,7 +360,7 @@ def test_lossy_webp_of_odd_size_keeps_its_colours_in_place(built, tmp_path, size
     with Image.open(src) as im:
         decoded = im.convert("RGB")
     out = tmp_path / "out.webp"
-    assert fix_apply(src, out, turn)["path"] == "reencoded"
+    assert fix_apply(src, out, turn, "--exif", "bake")["path"] == "reencoded"
     want = decoded if orientation == 1 else decoded.transpose(SHOW[orientation])
     if turn:
         want = want.transpose({90: Image.ROTATE_90, 180: Image.ROTATE_180,
@@ -402,6 +435,139 @@ def face_folder(root, n=6):
     return paths
 
 
+def vocabulary_inputs(folder):
+    """A face of orientation 90 clockwise in whole MCUs, the same in partial MCUs, an upright
+    face, and a file that is no image."""
+    folder.mkdir()
+    face = upright_face()
+    face.transpose(Image.ROTATE_270).save(folder / "cw90.jpg", quality=92)
+    face.crop((0, 0, 504, 584)).transpose(Image.ROTATE_270).save(folder / "partial.jpg", quality=92)
+    face.save(folder / "up.jpg", quality=92)
+    (folder / "bad.jpg").write_bytes(b"not a photo")
+    return [folder / n for n in ("cw90.jpg", "partial.jpg", "up.jpg", "bad.jpg")]
+
+
+def test_detect_table_says_orientation_clockwise_and_errors_go_to_stderr(built, tmp_path):
+    cw90, partial, up, bad = vocabulary_inputs(tmp_path / "in")
+    r = run(FACEUP, "detect", cw90, partial, up, bad, check=False)
+    assert r.returncode == 1
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["FILE", "ORIENTATION", "CONFIDENCE", "FACES", "EXIF"]
+    assert [line.split()[1:3] for line in lines[1:]] == [["90", "clockwise"], ["90", "clockwise"],
+                                                         ["0", "(upright)"]]
+    assert r.stderr == f"{bad}: error: not a JPEG, PNG or WebP image\n"  # no "faceup_detect():"
+    rec = json.loads(run(FACEUP, "detect", "--json", bad, check=False).stdout)
+    assert rec["error"] == "not a JPEG, PNG or WebP image"
+
+
+def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_method(built,
+                                                                                     tmp_path):
+    """Golden lines: `orientation N clockwise` (detect's answer) is put upright by `rotated N
+    counter-clockwise`, and a lossy path says so; errors are on stderr, without function names."""
+    cw90, partial, up, bad = vocabulary_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", "-j", "2", cw90, partial, up, bad, "-o", out, check=False)
+    assert r.returncode == 1
+    assert r.stdout.splitlines() == [
+        f"{cw90}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless -> "
+        f"{out / 'cw90.jpg'}",
+        f"{partial}: orientation 90 clockwise; rotated 90 counter-clockwise, re-encoded (lossy)"
+        f" -> {out / 'partial.jpg'}",
+        f"{up}: orientation 0 (upright); not rotated -> {out / 'up.jpg'}",
+    ]
+    assert r.stderr.startswith(f"{bad}: error: not a JPEG, PNG or WebP image\n"
+                               "faceup fix: 2 rotated, 1 already upright, 0 undecided, 1 errors")
+    r = run(FACEUP, "fix", "--dry-run", cw90, up)
+    assert r.stdout.splitlines() == [
+        f"{cw90}: orientation 90 clockwise; would rotate 90 counter-clockwise, lossless",
+        f"{up}: orientation 0 (upright); not rotated"]
+    assert "faceup fix: 1 to rotate, 1 already upright" in r.stderr
+    recs = [json.loads(line) for line in run(FACEUP, "fix", "--json", "-n", cw90, partial, up,
+                                             bad, check=False).stdout.splitlines()]
+    keys = ("orientation", "action", "rotated_ccw", "exif_baked", "method", "rotated", "path")
+    assert [tuple(rec[k] for k in keys) for rec in recs] == [
+        (90, "rotated", 90, None, "lossless", 270, "lossless"),
+        (90, "rotated", 90, None, "reencoded_lossy", 270, "reencoded"),  # rotated, path: deprecated
+        (0, "upright", 0, None, "unchanged", 0, "unchanged"),
+        (None, "error", 0, None, "unchanged", 0, "unchanged")]
+    assert recs[3]["error"] == "not a JPEG, PNG or WebP image"
+
+
+def mpf_jpeg(im, path):
+    """im as a multi-picture JPEG, as phones write HDR photos: an APP2 "MPF" index after SOI and
+    a second JPEG (standing for the gain map) after the first one's EOI."""
+    first, second = io.BytesIO(), io.BytesIO()
+    im.save(first, "JPEG", quality=92)
+    im.resize((im.width // 4, im.height // 4)).save(second, "JPEG", quality=80)
+    index = b"MPF\0II*\0" + struct.pack("<IHHHI4s", 8, 1, 0xB000, 7, 4, b"0100") + b"\0" * 4
+    app2 = b"\xff\xe2" + struct.pack(">H", len(index) + 2) + index
+    data = first.getvalue()[:2] + app2 + first.getvalue()[2:] + second.getvalue()
+    Path(path).write_bytes(data)
+    return path
+
+
+def test_mpf_index_and_trailing_images_are_dropped_with_a_warning_when_rotated(built, tmp_path):
+    face = upright_face()
+    turned = mpf_jpeg(face.transpose(Image.ROTATE_270), tmp_path / "hdr90.jpg")
+    upright = mpf_jpeg(face, tmp_path / "hdr.jpg")
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", turned, upright, "-o", out)
+    assert r.stdout.splitlines() == [
+        f"{turned}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless; dropped, "
+        "as it would not be rotated with it: the MPF index, the data after the picture "
+        f"(secondary images such as a gain map) -> {out / 'hdr90.jpg'}",
+        f"{upright}: orientation 0 (upright); not rotated -> {out / 'hdr.jpg'}"]
+    fixed = (out / "hdr90.jpg").read_bytes()
+    assert not any(m == 0xE2 and p.startswith(b"MPF\0") for m, p in jpeg_segments(fixed))
+    assert fixed.endswith(b"\xff\xd9") and fixed.count(b"\xff\xd8") == 1  # one picture
+    assert (out / "hdr.jpg").read_bytes() == upright.read_bytes()  # kept, index and all
+    recs = [json.loads(line) for line in run(FACEUP, "fix", "--json", "-n", turned,
+                                             upright).stdout.splitlines()]
+    assert [rec["dropped"] for rec in recs] == [["mpf", "trailing_data"], []]
+
+
+def exif_with_thumbnail(thumb):
+    """A little-endian EXIF block: Orientation 1 in IFD 0, linked to an IFD 1 holding `thumb`."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 1) + struct.pack("<I", 26)
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 56) + \
+        struct.pack("<HHII", 0x0202, 4, 1, len(thumb)) + struct.pack("<I", 0)
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd0 + ifd1 + thumb
+
+
+def thumbnail_link(path):
+    """IFD 0's link to IFD 1 (the thumbnail) in the file's EXIF block."""
+    (exif,) = [p for m, p in jpeg_segments(Path(path).read_bytes())
+               if m == 0xE1 and p.startswith(b"Exif\0\0")]
+    tiff = exif[6:]
+    ifd0 = struct.unpack("<I", tiff[4:8])[0]
+    n = struct.unpack("<H", tiff[ifd0:ifd0 + 2])[0]
+    return struct.unpack("<I", tiff[ifd0 + 2 + 12 * n:ifd0 + 6 + 12 * n])[0]
+
+
+def test_the_exif_thumbnail_is_removed_from_a_rotated_photo_and_reported(built, tmp_path):
+    face = upright_face()
+    small = io.BytesIO()
+    face.resize((64, 74)).transpose(Image.ROTATE_270).save(small, "JPEG", quality=80)
+    exif = exif_with_thumbnail(small.getvalue())
+    turned, upright = tmp_path / "cw90.jpg", tmp_path / "up.jpg"
+    face.transpose(Image.ROTATE_270).save(turned, quality=92, exif=exif)
+    face.save(upright, quality=92, exif=exif)
+    assert thumbnail_link(turned) == 26
+    out = tmp_path / "out"
+    r = run(FACEUP, "fix", turned, upright, "-o", out)
+    assert r.stdout.splitlines() == [
+        f"{turned}: orientation 90 clockwise; rotated 90 counter-clockwise, lossless; dropped, "
+        f"as it would not be rotated with it: the EXIF thumbnail -> {out / 'cw90.jpg'}",
+        f"{upright}: orientation 0 (upright); not rotated -> {out / 'up.jpg'}"]
+    assert thumbnail_link(out / "cw90.jpg") == 0     # unlinked: no viewer shows it turned
+    assert (out / "up.jpg").read_bytes() == upright.read_bytes()
+    rec = json.loads(run(FACEUP, "fix", "--json", "-n", turned).stdout)
+    assert rec["dropped"] == ["exif_thumbnail"]
+    # stripping the metadata drops it on purpose: nothing to report
+    rec = json.loads(run(FACEUP, "fix", "--json", "-n", "--strip-metadata", turned).stdout)
+    assert rec["dropped"] == []
+
+
 def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
     paths = face_folder(tmp_path / "in")
     (tmp_path / "in" / "notes.txt").write_text("not an image")
@@ -414,7 +580,7 @@ def test_output_folder_mirrors_paths_and_leaves_inputs_alone(built, tmp_path):
         with Image.open(out) as o:
             assert o.size == (512, 592)
     assert not (tmp_path / "out" / "deep" / "notes.txt").exists()
-    assert "turned" in r.stderr and "0 errors" in r.stderr
+    assert " rotated, " in r.stderr and "0 errors" in r.stderr
 
 
 def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
@@ -422,7 +588,7 @@ def test_folder_without_r_and_missing_files_are_errors(built, tmp_path):
     r = run(FACEUP, "fix", tmp_path / "in", tmp_path / "missing.jpg", "-o", tmp_path / "o",
             check=False)
     assert r.returncode == 1
-    assert "use -r" in r.stdout and "No such file" in r.stdout
+    assert "use -r" in r.stderr and "No such file" in r.stderr and not r.stdout
 
 
 def test_two_inputs_with_one_output_path_are_not_overwritten(built, tmp_path):
@@ -430,7 +596,7 @@ def test_two_inputs_with_one_output_path_are_not_overwritten(built, tmp_path):
     (pa,) = face_folder(a, 1)
     (pb,) = face_folder(b, 1)
     r = run(FACEUP, "fix", pa, pb, "-o", tmp_path / "out", check=False)
-    assert r.returncode == 1 and "same output path" in r.stdout
+    assert r.returncode == 1 and "same output path" in r.stderr
     # in place they are different files: both are fixed
     run(FACEUP, "fix", "--in-place", pa, pb)
 
@@ -441,7 +607,7 @@ def test_dry_run_writes_nothing_and_reports(built, tmp_path):
     r = run(FACEUP, "fix", "-r", "-n", "--json", tmp_path / "in")
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(recs) == 4 and all(rec["dry_run"] and rec["output"] is None for rec in recs)
-    assert sorted(rec["action"] for rec in recs) == ["turned", "turned", "turned", "upright"]
+    assert sorted(rec["action"] for rec in recs) == ["rotated", "rotated", "rotated", "upright"]
     assert {p: sha(p) for p in paths} == before
     assert sorted(os.listdir(tmp_path / "in")) == sorted(["sub", "img0.jpg", "img2.png"])
 
@@ -483,7 +649,7 @@ def test_output_over_its_own_input_is_refused(built, tmp_path):
     (p,) = face_folder(tmp_path, 1)
     before = sha(p)
     r = run(FACEUP, "fix", p, "-o", tmp_path, check=False)
-    assert r.returncode == 1 and "--in-place" in r.stdout
+    assert r.returncode == 1 and "--in-place" in r.stderr
     assert sha(p) == before
 
 
@@ -583,7 +749,7 @@ def test_failed_write_leaves_the_original(built, tmp_path):
     before = sha(p)
     r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
                        preexec_fn=write_limited(4096))
-    assert r.returncode == 1 and "original untouched" in r.stdout
+    assert r.returncode == 1 and "original untouched" in r.stderr
     assert sha(p) == before
     assert os.listdir(p.parent) == [p.name]
 
@@ -606,7 +772,7 @@ def test_full_disk_leaves_the_original(built, tmp_path):
                 pass
             f.truncate(max(0, f.tell() - 8192))
         r = run(FACEUP, "fix", "--in-place", p, check=False)
-        assert r.returncode == 1 and "No space left" in r.stdout
+        assert r.returncode == 1 and "No space left" in r.stderr
         assert sha(p) == before
         assert sorted(os.listdir(mnt)) == ["filler", p.name]
     finally:
@@ -618,7 +784,7 @@ def test_read_only_files_are_not_replaced(built, tmp_path):
     p.chmod(0o444)
     before = sha(p)
     r = run(FACEUP, "fix", "--in-place", p, check=False)
-    assert r.returncode == 1 and "read-only" in r.stdout
+    assert r.returncode == 1 and "read-only" in r.stderr
     assert sha(p) == before
 
 
@@ -642,7 +808,7 @@ def test_malformed_and_huge_inputs_are_errors_and_untouched(built, tmp_path, kin
         extra = ["--max-bytes", "1000"]
     p.write_bytes(data)
     r = run(FACEUP, "fix", "--in-place", *extra, p, check=False)
-    assert r.returncode == 1 and "error" in r.stdout
+    assert r.returncode == 1 and "error" in r.stderr
     assert p.read_bytes() == data
     assert os.listdir(tmp_path) == ["bad.png"]
 
@@ -655,7 +821,7 @@ def test_fifo_is_refused_not_waited_on(built, tmp_path):
     os.mkfifo(fifo)
     for where in (["-o", tmp_path / "out"], ["--in-place"], ["--dry-run"]):
         r = run(FACEUP, "fix", fifo, *where, check=False, timeout=30)
-        assert r.returncode == 1 and "not a regular file" in r.stdout, (where, r.stdout)
+        assert r.returncode == 1 and "not a regular file" in r.stderr, (where, r.stdout)
     assert sorted(os.listdir(tmp_path)) == ["out", "pipe.jpg"]
 
 
@@ -678,7 +844,7 @@ def test_an_entry_that_cannot_be_stat_ed_is_an_error_not_skipped(built, tmp_path
         f.write(buf.getvalue())
     os.close(fd)
     r = run(FACEUP, "fix", "-r", "--dry-run", root, check=False, timeout=60)
-    assert r.returncode == 1 and "File name too long" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1 and "File name too long" in r.stderr, r.stdout + r.stderr
 
 
 def test_output_that_is_not_a_folder_is_refused(built, tmp_path):
@@ -694,7 +860,7 @@ def test_in_place_refuses_to_break_hard_links_unless_forced(built, tmp_path):
     os.link(p, other)
     before = sha(p)
     r = run(FACEUP, "fix", "--in-place", p, check=False)
-    assert r.returncode == 1 and "2 hard links" in r.stdout and "--force" in r.stdout
+    assert r.returncode == 1 and "2 hard links" in r.stderr and "--force" in r.stderr
     assert sha(p) == before and p.stat().st_ino == other.stat().st_ino
     run(FACEUP, "fix", "--in-place", "--force", p)
     assert sha(p) != before and sha(other) == before  # only the name given is replaced
@@ -722,7 +888,7 @@ def test_in_place_refuses_to_give_the_file_away_unless_forced(built):
         before = sha(p)
         r = subprocess.run([FACEUP, "fix", "--in-place", str(p)], capture_output=True, text=True,
                            preexec_fn=as_nobody)
-        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stdout, r.stdout
+        assert r.returncode == 1 and "cannot keep its owner (uid 0, gid 0)" in r.stderr, r.stdout
         assert sha(p) == before and p.stat().st_uid == 0
         assert os.listdir(folder) == [p.name]
         r = subprocess.run([FACEUP, "fix", "--in-place", "--force", str(p)], capture_output=True,
@@ -745,7 +911,7 @@ def test_orientation_option_turns_as_told_without_detection(built, tmp_path):
     assert json.loads(r.stdout)["action"] == "undecided"
     r = run(FACEUP, "fix", "--json", "--orientation", "90", src, "-o", tmp_path / "told")
     rec = json.loads(r.stdout)
-    assert (rec["action"], rec["path"], rec["rotated"]) == ("turned", "lossless", 270)
+    assert (rec["action"], rec["method"], rec["rotated_ccw"]) == ("rotated", "lossless", 90)
     assert (rec["orientation"], rec["confidence"], rec["faces"]) == (90, 1, [])
     ref = tmp_path / "ref.jpg"
     run("jpegtran", "-perfect", "-rotate", "270", "-outfile", ref, src)
@@ -780,24 +946,25 @@ def lossless_only_inputs(folder):
 def test_lossless_only_leaves_what_needs_a_reencode_and_says_so(built, tmp_path):
     before = lossless_only_inputs(tmp_path / "in")
     r = run(FACEUP, "fix", "--json", "-r", tmp_path / "in", "-o", tmp_path / "plain")
-    paths = {Path(rec["file"]).name: rec["path"] for rec in map(json.loads, r.stdout.splitlines())}
-    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded", "lossy.webp": "reencoded"}
+    paths = {Path(rec["file"]).name: rec["method"] for rec in map(json.loads, r.stdout.splitlines())}
+    assert paths == {"whole.jpg": "lossless", "partial.jpg": "reencoded_lossy",
+                     "lossy.webp": "reencoded_lossy"}
 
     r = run(FACEUP, "fix", "--json", "--lossless-only", "-r", tmp_path / "in", "-o",
             tmp_path / "out", check=False)
     assert r.returncode == 3, r.stderr
     recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
-    assert recs["whole.jpg"]["action"] == "turned" and recs["whole.jpg"]["path"] == "lossless"
+    assert recs["whole.jpg"]["action"] == "rotated" and recs["whole.jpg"]["method"] == "lossless"
     for name in ("partial.jpg", "lossy.webp"):
         rec = recs[name]
-        assert (rec["action"], rec["path"], rec["rotated"], rec["output"]) == \
+        assert (rec["action"], rec["method"], rec["rotated_ccw"], rec["output"]) == \
             ("needs_reencode", "unchanged", 0, None)
         assert rec["orientation"] in (90, 180)  # the decision is still reported
     assert sorted(os.listdir(tmp_path / "out")) == ["whole.jpg"]  # the others are not written
     assert "2 left as they were" in r.stderr
 
     r = run(FACEUP, "fix", "--lossless-only", "--in-place", "-r", tmp_path / "in", check=False)
-    assert r.returncode == 3 and "needs a re-encode (--lossless-only)" in r.stdout
+    assert r.returncode == 3 and "needs a re-encode (lossy), refused by --lossless-only" in r.stdout
     after = {p.name: sha(p) for p in (tmp_path / "in").iterdir()}
     assert after["partial.jpg"] == before["partial.jpg"]
     assert after["lossy.webp"] == before["lossy.webp"]
@@ -813,7 +980,7 @@ def test_format_option_writes_every_image_in_that_format_named_for_it(built, tmp
     Image.new("RGB", (64, 48), (90, 120, 200)).save(src / "flat.png")
     r = run(FACEUP, "fix", "--json", "--format", "webp", "-r", src, "-o", tmp_path / "out")
     recs = {Path(rec["file"]).name: rec for rec in map(json.loads, r.stdout.splitlines())}
-    assert (recs["face.jpg"]["action"], recs["face.jpg"]["path"]) == ("turned", "reencoded")
+    assert (recs["face.jpg"]["action"], recs["face.jpg"]["method"]) == ("rotated", "reencoded_lossy")
     assert recs["flat.png"]["action"] == "undecided"  # a change of format alone is no turn
     assert recs["face.jpg"]["output"] == str(tmp_path / "out" / "face.webp")
     assert sorted(os.listdir(tmp_path / "out")) == ["face.webp", "flat.webp"]
@@ -836,7 +1003,7 @@ def test_format_option_refuses_two_inputs_one_output_and_in_place(built, tmp_pat
     Image.new("RGB", (64, 48)).save(src / "a.jpg")
     Image.new("RGB", (64, 48)).save(src / "a.png")
     r = run(FACEUP, "fix", "--format", "png", "-r", src, "-o", tmp_path / "out", check=False)
-    assert r.returncode == 1 and "same output path" in r.stdout
+    assert r.returncode == 1 and "same output path" in r.stderr
     assert run(FACEUP, "fix", "--format", "png", "--in-place", src / "a.jpg",
                check=False).returncode == 2
     assert run(FACEUP, "fix", "--format", "gif", "-o", tmp_path, src / "a.jpg",

@@ -8,14 +8,17 @@ upright without loss.
     r.to_dict()                           # the line `faceup detect --json` prints
 
     fixed = faceup.fix(open("photo.jpg", "rb").read(), min_confidence=0.9)
-    fixed.data, fixed.rotated, fixed.path # upright bytes, 270, "lossless"
+    fixed.data, fixed.rotated_ccw, fixed.method  # upright bytes, 90, "lossless"
+    faceup.fix(data, lossless_only=True).reencode_refused  # True: it needed a re-encode
+    faceup.fix_orientation(data, 90)      # you know the answer: no detection
 
     up = faceup.upright(array)            # pixels in, pixels out
-    up.image, up.rotated, up.result
+    up.image, up.rotated_ccw, up.result
 
 `orientation` is the clockwise angle by which the upright picture was turned to give the
 image as displayed (EXIF Orientation applied first); turning it counter-clockwise by that
-angle makes it upright. The work is done by libfaceup, linked into this package with its
+angle makes it upright: an image of orientation 90 (clockwise) is fixed by a rotation of 90
+counter-clockwise, `rotated_ccw`, the words of `faceup fix`. The work is done by libfaceup, linked into this package with its
 weights embedded: no network, no model files. The GIL is released while it works.
 
 The module functions keep one Detector per thread. For other options, or to hold a handle
@@ -41,7 +44,8 @@ MODEL_SHA256: str = _faceup.MODEL_SHA256
 """SHA-256 of the ONNX file the embedded weights were converted from."""
 
 __all__ = [
-    "detect", "fix", "upright", "Detector", "Result", "Face", "FixResult", "Upright",
+    "detect", "fix", "fix_orientation", "upright", "Detector", "Result", "Face", "FixResult",
+    "Upright",
     "Error", "ArgumentError", "OutOfMemoryError", "FormatError", "DecodeError",
     "TooManyPixelsError", "TooManyBytesError", "EncodeError", "InternalError", "BusyError",
     "InputError", "AnyImage", "Encoded", "PathLike", "Pixels",
@@ -67,15 +71,31 @@ def detect(image: AnyImage) -> Result:
 
 
 def fix(data: Encoded | PathLike, *, min_confidence: float = 0.5, keep_metadata: bool = True,
-        output_format: str | None = None) -> FixResult:
+        output_format: str | None = None, bake_exif: bool = False,
+        lossless_only: bool = False) -> FixResult:
     """The encoded image `data` (bytes-like, or a path) handed back upright, as `faceup fix`
-    does it: turned only when decided with confidence >= min_confidence, losslessly where the
-    format allows, EXIF Orientation folded in and reset to 1, metadata kept unless
-    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp")."""
+    does it: rotated only when decided with confidence >= min_confidence, losslessly where the
+    format allows, EXIF Orientation baked in and reset to 1, metadata kept unless
+    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp").
+    An image upright as displayed keeps its EXIF Orientation unless bake_exif=True. With
+    lossless_only=True nothing is re-encoded: what needs it comes back unchanged, with
+    reencode_refused set."""
     d = _detector()
     d._set(min_confidence=min_confidence, keep_metadata=keep_metadata,
-           output_format=output_format)
+           output_format=output_format, bake_exif=bake_exif, lossless_only=lossless_only)
     return d.fix(data)
+
+
+def fix_orientation(data: Encoded | PathLike, orientation: int, *, keep_metadata: bool = True,
+                    output_format: str | None = None, bake_exif: bool = False,
+                    lossless_only: bool = False) -> FixResult:
+    """fix() when you know the answer: `data` as displayed is of `orientation` (0, 90, 180 or
+    270) clockwise, and is rotated back counter-clockwise by it without running the detector
+    (faceup_fix_orientation, `faceup fix --orientation`)."""
+    d = _detector()
+    d._set(keep_metadata=keep_metadata, output_format=output_format, bake_exif=bake_exif,
+           lossless_only=lossless_only)
+    return d.fix_orientation(data, orientation)
 
 
 def upright(image: P, *, min_confidence: float = 0.5) -> Upright[P]:

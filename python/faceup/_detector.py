@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _faceup
 from ._errors import BY_STATUS, ArgumentError, InputError, TooManyBytesError
-from ._result import Action, FixPath, FixResult, Format, Result, Upright
+from ._result import Action, FixResult, Format, Method, Result, Upright
 
 if TYPE_CHECKING:
     import numpy
@@ -41,12 +41,15 @@ P = TypeVar("P", "numpy.ndarray", "PIL.Image.Image")
 _RGB, _RGBA, _GRAY = 0, 2, 4
 _FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
 _FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
-_FIX_PATHS: tuple[FixPath, ...] = ("unchanged", "lossless", "reencoded")
+_METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
+# faceup_dropped: (flag, faceup_dropped_str)
+_DROPPED = ((1, "mpf"), (2, "trailing_data"), (4, "exif_thumbnail"))
 # keyword -> (faceup_param, kind); kinds are checked here, ranges by faceup_set_param
 _PARAMS: dict[str, tuple[int, str]] = {
     "threads": (0, "int"), "max_pixels": (1, "int"), "max_bytes": (2, "int"),
     "min_confidence": (3, "real"), "keep_metadata": (4, "bool"), "output_format": (5, "format"),
-    "face_threshold": (6, "real"), "detail": (7, "int"),
+    "face_threshold": (6, "real"), "detail": (7, "int"), "lossless_only": (8, "bool"),
+    "max_memory": (9, "int"), "bake_exif": (10, "bool"),
 }
 
 
@@ -90,6 +93,12 @@ class Detector:
       output_format   fix writes "jpeg", "png" or "webp"; None keeps the input's format
       face_threshold  lowest detector score listed as a face (0.5)
       detail          longest side in pixels of the finest face search, 192..16384 (640)
+      lossless_only   fix never re-encodes: what needs it is handed back unchanged, with
+                      reencode_refused set (`faceup fix --lossless-only`) (False)
+      max_memory      most bytes one call may hold for an image's pixels, estimated from the
+                      header before decoding; over it is TooManyPixelsError (1 GiB)
+      bake_exif       fix bakes the EXIF Orientation of an image upright as displayed into
+                      its pixels (`faceup fix --exif bake`); False keeps it as it is (False)
 
     Raises faceup.ArgumentError for a value of the wrong type or out of range.
     """
@@ -99,11 +108,15 @@ class Detector:
     def __init__(self, *, threads: int | None = None, max_pixels: int | None = None,
                  max_bytes: int | None = None, min_confidence: float | None = None,
                  keep_metadata: bool | None = None, output_format: str | None = None,
-                 face_threshold: float | None = None, detail: int | None = None) -> None:
+                 face_threshold: float | None = None, detail: int | None = None,
+                 lossless_only: bool | None = None, max_memory: int | None = None,
+                 bake_exif: bool | None = None) -> None:
         self._h = _faceup.Handle()
         given = {"threads": threads, "max_pixels": max_pixels, "max_bytes": max_bytes,
                  "min_confidence": min_confidence, "keep_metadata": keep_metadata,
-                 "face_threshold": face_threshold, "detail": detail}
+                 "face_threshold": face_threshold, "detail": detail,
+                 "lossless_only": lossless_only, "max_memory": max_memory,
+                 "bake_exif": bake_exif}
         self._set(**{k: v for k, v in given.items() if v is not None})
         if output_format is not None:
             self._set(output_format=output_format)
@@ -147,17 +160,40 @@ class Detector:
         transform when the format allows, EXIF Orientation folded in and reset, metadata kept
         (keep_metadata), nothing turned when undecided or under min_confidence.
         `data` is bytes-like, or a path. Raises as detect()."""
+        return self._fix(data, -1)
+
+    def fix_orientation(self, data: Encoded | PathLike, orientation: int) -> FixResult:
+        """fix() when you know the answer (faceup_fix_orientation, `faceup fix --orientation`):
+        the displayed image is of `orientation` (0, 90, 180 or 270) clockwise and is rotated
+        back counter-clockwise by it, by the same path and options as fix() (min_confidence
+        aside); the detector is not run, and `result` reports that orientation with
+        confidence 1 and no faces. Raises faceup.ArgumentError for another orientation."""
+        if isinstance(orientation, bool) or not isinstance(orientation, int) or \
+                orientation not in (0, 90, 180, 270):
+            raise ArgumentError("faceup.fix_orientation(): orientation must be 0, 90, 180 or "
+                                f"270, not {orientation!r}")
+        return self._fix(data, orientation)
+
+    def _fix(self, data: Encoded | PathLike, orientation: int) -> FixResult:
         buf, file = self._encoded(data)
         if buf is None:
             raise InputError("faceup.fix(): takes an encoded image (bytes-like) or a path, "
                              f"not {type(data).__name__}")
-        out, fmt, text, rotated, exif, path, confidence = self._h.fix(buf, file)
+        out, fmt, text, rotated, exif, path, confidence, dropped, refused = \
+            self._h.fix(buf, file, orientation)
         result = Result._from_json(text)
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
-        action: Action = ("turned" if path != 0 else "undecided"
+        # as `faceup fix` says it: a change of format or of metadata alone is no rotation
+        changed = path != 0
+        action: Action = ("needs_reencode" if refused else "rotated" if changed and rotated
+                          else "exif_baked"
+                          if changed and exif > 1 else "undecided"
                           if result.orientation is None or confidence < min_conf else "upright")
-        return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result, rotated=rotated,
-                         exif_transform=exif or None, path=_FIX_PATHS[path], action=action)
+        return FixResult(data=out, format=_FORMAT_NAMES[fmt], result=result,
+                         rotated_ccw=(360 - rotated) % 360,
+                         exif_baked=exif if exif > 1 else None, method=_METHODS[path],
+                         action=action, reencode_refused=bool(refused),
+                         dropped=tuple(name for flag, name in _DROPPED if dropped & flag))
 
     def upright(self, image: P) -> Upright[P]:
         """Pixels in, pixels out: `image` (a numpy array or a PIL image, as detect() takes
@@ -168,7 +204,7 @@ class Detector:
         min_conf = self._h.get_param(_PARAMS["min_confidence"][0])
         turn = result.orientation if result.orientation and confidence >= min_conf else 0
         if not turn:
-            return Upright(image=image, rotated=0, result=result)
+            return Upright(image=image, rotated_ccw=0, result=result)
         np = sys.modules.get("numpy")
         if np is not None and isinstance(image, np.ndarray):
             # counter-clockwise by `turn` on the first two axes: upright
@@ -177,7 +213,7 @@ class Detector:
             pil = sys.modules["PIL.Image"]
             out = image.transpose({90: pil.Transpose.ROTATE_90, 180: pil.Transpose.ROTATE_180,
                                    270: pil.Transpose.ROTATE_270}[turn])
-        return Upright(image=out, rotated=(360 - turn) % 360, result=result)
+        return Upright(image=out, rotated_ccw=turn, result=result)
 
     # ---- inputs --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -31,14 +32,22 @@ from ._detector import Detector
 from ._errors import Error
 from ._faceup import error_json
 
-UPRIGHT, TURNED, UNDECIDED, FAILED = 0, 1, 2, 3
-ACTION = ("upright", "turned", "undecided", "error")
-FIX_PATH = ("unchanged", "lossless", "reencoded")
+UPRIGHT, ROTATED, UNDECIDED, FAILED, EXIF_BAKED = 0, 1, 2, 3, 4
+ACTION = ("upright", "rotated", "undecided", "error", "exif_baked")
+METHOD = ("unchanged", "lossless", "reencoded_lossy")
+OLD_PATH = ("unchanged", "lossless", "reencoded")  # the deprecated "path" key
+DROPPED = ((1, b"mpf"), (2, b"trailing_data"), (4, b"exif_thumbnail"))  # faceup_dropped
+FUNCTION = re.compile(r"^\w+\(\): ")
 MAX_BYTES = 256 << 20  # the CLI's --max-bytes default
 
 
 def _bytes(s: str) -> bytes:
     return s.encode("utf-8", "surrogateescape")
+
+
+def _cli_message(message: str) -> str:
+    """A library message as the CLI prints it: without "function(): " (cli/words.c)."""
+    return FUNCTION.sub("", message, count=1)
 
 
 def _json_path(p: bytes) -> bytes:
@@ -55,10 +64,11 @@ class _Job:
     """One actor: one Detector, the inputs of a batch in, one JSON line each out."""
 
     def __init__(self, command: str, outdir: bytes | None, min_confidence: float,
-                 keep_metadata: bool) -> None:
+                 keep_metadata: bool, bake_exif: bool = False) -> None:
         import ray
         self.command, self.outdir, self.min_confidence = command, outdir, min_confidence
-        self.detector = (Detector(min_confidence=min_confidence, keep_metadata=keep_metadata)
+        self.detector = (Detector(min_confidence=min_confidence, keep_metadata=keep_metadata,
+                                  bake_exif=bake_exif)
                          if command == "fix" else Detector())
         self.node = ray.get_runtime_context().get_node_id()
 
@@ -78,7 +88,7 @@ class _Job:
             try:
                 return _bytes(self.detector._h.detect(data, it.path)[0]), UPRIGHT
             except Error as e:
-                err = e.message
+                err = _cli_message(e.message)
         return _bytes(error_json(it.path, _bytes(err))), FAILED
 
     def _fix(self, it: _files.Item) -> tuple[bytes, int]:
@@ -96,11 +106,12 @@ class _Job:
             try:
                 fixed = self.detector._h.fix(data, it.path)
             except Error as e:
-                err = e.message
+                err = _cli_message(e.message)
         if fixed is not None:
-            out, _, text, rotated, _, path, confidence = fixed
+            out, _, text, rotated, exif, path, confidence, dropped, _ = fixed
             undecided = json.loads(text)["orientation"] is None or confidence < self.min_confidence
-            outcome = TURNED if path != 0 else UNDECIDED if undecided else UPRIGHT
+            outcome = (ROTATED if path != 0 and rotated else EXIF_BAKED if path != 0 and exif > 1
+                       else UNDECIDED if undecided else UPRIGHT)
             try:
                 target = _files.destination(self.outdir, it, st)
             except ValueError:
@@ -114,12 +125,17 @@ class _Job:
                     outcome = FAILED if _files.write_atomic(target, out, st) else outcome
                     dest = target if outcome != FAILED else None
         if fixed is None:
-            base, rotated, path = _bytes(error_json(it.path, _bytes(err or ""))), 0, 0
+            base, rotated, exif, path, dropped = (_bytes(error_json(it.path, _bytes(err or ""))),
+                                                  0, 0, 0, 0)
         else:
             base = _bytes(text)  # with a decision the line's "error" stays null, as in the CLI
-        line = (base[:-1] + b',"action":"%s","rotated":%d,"path":"%s","dry_run":false,"output":'
-                % (ACTION[outcome].encode(), rotated, FIX_PATH[path].encode())
-                + (_json_path(dest) if dest is not None else b"null") + b"}")
+        names = b",".join(b'"%s"' % n for f, n in DROPPED if dropped & f)
+        line = (base[:-1] + b',"action":"%s","rotated_ccw":%d,"exif_baked":%s,"method":"%s",'
+                b'"dropped":[%s],"dry_run":false,"output":'
+                % (ACTION[outcome].encode(), (360 - rotated) % 360,
+                   b"%d" % exif if exif > 1 else b"null", METHOD[path].encode(), names)
+                + (_json_path(dest) if dest is not None else b"null")
+                + b',"rotated":%d,"path":"%s"}' % (rotated, OLD_PATH[path].encode()))
         return line, outcome
 
 
@@ -157,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "(default 0.5)")
             s.add_argument("--strip-metadata", action="store_true",
                            help="drop EXIF, ICC profiles, XMP, comments and text")
+            s.add_argument("--exif", choices=("keep", "bake"), default="keep",
+                           help="an image upright as displayed thanks to its EXIF Orientation: "
+                                "keep it as it is (default), or bake the tag into the pixels")
     return p
 
 
@@ -198,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = t1 = t2 = t3 = time.monotonic()   # start; Ray joined; first results; last results
     first = 0                               # how many came with the first results
-    counts = [0, 0, 0, 0]
+    counts = [0] * len(ACTION)
     nodes: set[str] = set()
     workers = 0
     if items:
@@ -217,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                 fn_constructor_kwargs={
                     "command": a.command, "outdir": outdir,
                     "min_confidence": getattr(a, "min_confidence", 0.5),
-                    "keep_metadata": not getattr(a, "strip_metadata", False)})
+                    "keep_metadata": not getattr(a, "strip_metadata", False),
+                    "bake_exif": getattr(a, "exif", "keep") == "bake"})
             out = sys.stdout.buffer
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 for line, outcome, node in zip(batch["line"], batch["outcome"], batch["node"]):
@@ -237,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     run = (f", {time.monotonic() - t0:.1f} s: Ray {t1 - t0:.1f} s, first results after "
            f"{t2 - t1:.1f} s, then {rate} on {workers} workers, {len(nodes)} nodes"
            if nodes else "")
-    what = (f"{counts[TURNED]} turned, {counts[UPRIGHT]} already upright, "
+    baked = f"{counts[EXIF_BAKED]} with the EXIF Orientation baked in, " if counts[EXIF_BAKED] else ""
+    what = (f"{counts[ROTATED]} rotated, {baked}{counts[UPRIGHT]} already upright, "
             f"{counts[UNDECIDED]} undecided, {counts[FAILED]} errors" if a.command == "fix"
             else f"{counts[FAILED]} errors")
     print(f"faceup-ray {a.command}: {what} ({n} files{run})", file=sys.stderr)

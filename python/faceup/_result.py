@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 Orientation = Literal[0, 90, 180, 270]
+Method = Literal["unchanged", "lossless", "reencoded_lossy"]
 FixPath = Literal["unchanged", "lossless", "reencoded"]
-Action = Literal["upright", "turned", "undecided"]
+Action = Literal["rotated", "exif_baked", "upright", "undecided", "needs_reencode"]
 Format = Literal["jpeg", "png", "webp"]
 
 
@@ -100,25 +101,51 @@ class FixResult:
     """An image handed back upright by faceup.fix() (faceup_fix, as `faceup fix` does it)."""
 
     data: bytes
-    """The upright encoded image; the input byte for byte when `path` is "unchanged"."""
+    """The upright encoded image; the input byte for byte when `method` is "unchanged"."""
     format: Format
     result: Result
     """The decision, as faceup.detect() gives it."""
-    rotated: int
-    """Clockwise turn applied to the displayed image: 0, 90, 180 or 270."""
-    exif_transform: int | None
-    """The EXIF Orientation (2..8) folded into the same transform, None if none."""
-    path: FixPath
-    """How: "unchanged", "lossless" (DCT-domain JPEG turn, exact PNG/WebP turn, or only the
-    EXIF tag reset) or "reencoded"."""
+    rotated_ccw: int
+    """Counter-clockwise rotation applied to the displayed image: 0, 90, 180 or 270. An image
+    of orientation N clockwise is rotated N counter-clockwise (`faceup fix --json` rotated_ccw)."""
+    exif_baked: int | None
+    """The EXIF Orientation (2..8) baked into the pixels by the same transform (the tag then
+    set to 1), None if none."""
+    method: Method
+    """How: "unchanged", "lossless" (DCT-domain JPEG rotation, exact PNG/WebP rotation, or only
+    the EXIF tag reset) or "reencoded_lossy" (decoded and encoded again)."""
     action: Action
-    """What `faceup fix` reports: "turned" when the bytes changed, else "undecided" (no
-    decision, or one under min_confidence) or "upright"."""
+    """What `faceup fix` reports: "rotated", "exif_baked" (only the EXIF Orientation baked
+    in), "needs_reencode" (lossless_only refused the re-encode it needed), else "undecided"
+    (no decision, or one under min_confidence) or "upright"."""
+    reencode_refused: bool = False
+    """True when the fix needed a re-encode and lossless_only refused it: `data` is then the
+    input byte for byte, rotated_ccw 0, and `result` says what the rotation would have been."""
+    dropped: tuple[str, ...] = ()
+    """What the input carried and `data` does not (`faceup fix --json` dropped): "mpf" (the
+    MPF index of a multi-picture JPEG), "trailing_data" (the data after its picture: the
+    secondary images, such as an HDR gain map, which would not be rotated with it),
+    "exif_thumbnail" (removed when the pixels were rotated: it would show unrotated)."""
 
     @property
     def changed(self) -> bool:
-        """False when the input was handed back as it is (path "unchanged")."""
-        return self.path != "unchanged"
+        """False when the input was handed back as it is (method "unchanged")."""
+        return self.method != "unchanged"
+
+    @property
+    def rotated(self) -> int:
+        """Deprecated (use rotated_ccw): the same rotation as a clockwise angle."""
+        return (360 - self.rotated_ccw) % 360
+
+    @property
+    def exif_transform(self) -> int | None:
+        """Deprecated (use exif_baked): the same."""
+        return self.exif_baked
+
+    @property
+    def path(self) -> FixPath:
+        """Deprecated (use method): the same, with "reencoded" for "reencoded_lossy"."""
+        return "reencoded" if self.method == "reencoded_lossy" else self.method
 
 
 T = TypeVar("T")
@@ -131,6 +158,12 @@ class Upright(Generic[T]):
     image: T
     """The upright pixels, of the input's type (a new C-contiguous array, or a new PIL image);
     the input object itself when nothing is turned."""
-    rotated: int
-    """Clockwise turn applied to the input: 0, 90, 180 or 270 (as FixResult.rotated)."""
+    rotated_ccw: int
+    """Counter-clockwise rotation applied to the input: 0, 90, 180 or 270 (the orientation,
+    when it was rotated; as FixResult.rotated_ccw)."""
     result: Result
+
+    @property
+    def rotated(self) -> int:
+        """Deprecated (use rotated_ccw): the same rotation as a clockwise angle."""
+        return (360 - self.rotated_ccw) % 360

@@ -3,6 +3,7 @@ image; results carry the CLI's JSON; bad inputs and bad parameters raise faceup.
 subclasses with the library's message and never crash the interpreter."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
@@ -149,7 +150,8 @@ def test_bad_encoded_inputs_raise_the_library_error(images, data, error, message
     if isinstance(data, str):
         [cli] = cli_detect(images[data])
         data = images[data].read_bytes()
-        message = cli["error"]                  # the CLI reports the library's message
+        # the CLI reports the library's message, without the function's name
+        message = "faceup_detect(): " + cli["error"]
     with pytest.raises(error) as e:
         faceup.detect(data)
     assert str(e.value) == e.value.message == message
@@ -228,15 +230,29 @@ def test_garbage_never_crashes():
 
 def test_detector_parameters_round_trip():
     d = faceup.Detector(threads=2, max_pixels=5_000_000, max_bytes=1 << 20, min_confidence=0.9,
-                        keep_metadata=False, output_format="png", face_threshold=0.6, detail=800)
+                        keep_metadata=False, output_format="png", face_threshold=0.6, detail=800,
+                        lossless_only=True, max_memory=64 << 20, bake_exif=True)
     assert d.params == {"threads": 2, "max_pixels": 5_000_000, "max_bytes": 1 << 20,
                         "min_confidence": 0.9, "keep_metadata": False, "output_format": "png",
-                        "face_threshold": pytest.approx(0.6), "detail": 800}
+                        "face_threshold": pytest.approx(0.6), "detail": 800,
+                        "lossless_only": True, "max_memory": 64 << 20, "bake_exif": True}
     assert faceup.Detector().params == {
         "threads": 1, "max_pixels": 100_000_000, "max_bytes": 256 << 20, "min_confidence": 0.5,
-        "keep_metadata": True, "output_format": None, "face_threshold": 0.5, "detail": 640}
+        "keep_metadata": True, "output_format": None, "face_threshold": 0.5, "detail": 640,
+        "lossless_only": False, "max_memory": 1 << 30, "bake_exif": False}
     assert repr(faceup.Detector(detail=800)).startswith("faceup.Detector(threads=1, ")
     assert faceup.Detector(max_pixels=np.int64(10)).params["max_pixels"] == 10
+
+
+def test_max_memory_refuses_an_image_whose_pixels_cost_more():
+    # 3000 x 2000 RGB: a few KB of PNG, 18 MB of pixels to turn
+    big = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (90, 90, 90)).save(big, format="PNG")
+    with pytest.raises(faceup.TooManyPixelsError, match="max_memory"):
+        faceup.Detector(max_memory=1 << 20).fix_orientation(big.getvalue(), 90)
+    assert faceup.Detector().fix_orientation(big.getvalue(), 90).rotated_ccw == 90
+    with pytest.raises(faceup.ArgumentError, match="max_memory=1000"):
+        faceup.Detector(max_memory=1000)
 
 
 @pytest.mark.parametrize("kw, message", [

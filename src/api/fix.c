@@ -4,27 +4,55 @@
  *
  * The policy, in the order it is applied:
  *
- *  1. Decided with confidence >= FACEUP_PARAM_MIN_CONFIDENCE: the displayed image is turned
- *     counter-clockwise by the detected angle. The stored pixels get ONE transform,
- *     T = turn_ccw(angle) . E, where E is what the EXIF Orientation tag did, and the tag is reset
- *     to 1. The output then looks upright in every viewer, whether or not it honours EXIF.
- *     (So a confident 0 on a photo tagged Orientation 6 still rewrites it: pixels turned 90,
- *     tag 1, same picture on screen.)
- *  2. Undecided, or less confident than the threshold: the orientation is left exactly as it is:
- *     no turn, the tag kept. A viewer shows the output as it showed the input.
- *  3. When that leaves nothing to change (T is the identity, no tag to reset, same format,
+ *  1. Decided with confidence >= FACEUP_PARAM_MIN_CONFIDENCE, at 90, 180 or 270: the displayed
+ *     image is turned counter-clockwise by the detected angle. The stored pixels get ONE
+ *     transform, T = turn_ccw(angle) . E, where E is what the EXIF Orientation tag did, and the
+ *     tag is reset to 1. The output then looks upright in every viewer, whether or not it
+ *     honours EXIF.
+ *  2. Decided at 0: the photo already shows upright. With FACEUP_PARAM_BAKE_EXIF (`--exif
+ *     bake`) it is handled as in 1, T = E: its tag is baked into the pixels, tag 1, the same
+ *     picture on screen, which may cost a lossy re-encode (a JPEG of partial MCUs), and the
+ *     path says so. By default (`--exif keep`) it is left as in 3: it is not broken, and
+ *     rewriting it would only risk a loss.
+ *  3. Undecided, or less confident than the threshold: the orientation is left exactly as it is:
+ *     no turn, the tag kept. A viewer shows the output as it showed the input. But when the
+ *     metadata is stripped the tag cannot be kept: it is baked in (T = E), so that the picture
+ *     still shows as it did.
+ *  4. When that leaves nothing to change (T is the identity, no tag to reset, same format,
  *     metadata kept) the output is the input, byte for byte: FACEUP_FIX_UNCHANGED.
- *  4. A tag to reset but no pixel to move (the EXIF turn and the detected one cancel): the input
+ *  5. A tag to reset but no pixel to move (the EXIF turn and the detected one cancel): the input
  *     bytes with the tag patched in place.
- *  5. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
+ *  6. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
- *  6. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
+ *  7. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
  *     one) is dropped for the input bytes, and reencode_refused says so.
+ *  8. Nothing is lost without saying so: what the input carries beside its picture (an MPF
+ *     index, the secondary images after its end, an EXIF thumbnail) and the output does not is
+ *     listed in `dropped`. The thumbnail is unlinked whenever the pixels are turned
+ *     (FU_EXIF_DROP_THUMBNAIL): it was not turned with them. The output is scanned, not the path guessed: a tag patched in place keeps
+ *     them, byte for byte; a rewritten picture cannot keep them consistently.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handle.h"
+#include "codec/exif.h"
+#include "codec/jpeg_extras.h"
+
+/* What the input carried and the output does not (8): the MPF index and the data after the
+ * picture of a JPEG, and the EXIF thumbnail of any format (unless the metadata was stripped on
+ * purpose). The output is probed like any input. */
+static unsigned dropped(const faceup *h, const uint8_t *data, size_t size, const fu_probe *in,
+                        const fu_buf *out)
+{
+    unsigned lost = fu_jpeg_extras(data, size) & ~fu_jpeg_extras(out->p, out->n);
+    fu_probe o;
+    if (h->keep_metadata && in->exif_thumbnail &&
+        (fu_image_probe(out->p, out->n, h->max_pixels, &o, NULL) != FACEUP_OK ||
+         !o.exif_thumbnail))
+        lost |= FACEUP_DROPPED_THUMBNAIL;
+    return lost;
+}
 
 /* What the turn to `target` holds: its pixels, and the output, about the size of the input. */
 static long long turn_cost(const fu_probe *probe, faceup_format target, size_t size)
@@ -44,6 +72,10 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
 
     int exif = probe->exif_orientation >= 1 && probe->exif_orientation <= 8
                    ? probe->exif_orientation : 0;
+    if (rotate_ccw == 0 && !h->bake_exif)
+        rotate_ccw = -1; /* upright as displayed: the tag is kept (2) */
+    if (rotate_ccw < 0 && exif > 1 && !h->keep_metadata)
+        rotate_ccw = 0;  /* a tag the stripped metadata would lose is baked in instead (3) */
     fu_fix_plan plan = {
         .t = FU_D4_IDENTITY,
         .exif_orientation = exif,
@@ -54,7 +86,8 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     out->exif_transform = 0;
     if (rotate_ccw >= 0) {
         plan.t = fu_d4_compose(fu_d4_turn_cw(-rotate_ccw), fu_d4_from_exif(exif));
-        plan.reset_orientation = 1;
+        plan.reset_orientation = fu_d4_is_identity(plan.t)
+                                     ? FU_EXIF_RESET : FU_EXIF_RESET | FU_EXIF_DROP_THUMBNAIL;
         out->rotated = (360 - rotate_ccw) % 360;
         out->exif_transform = exif;
     }
@@ -62,6 +95,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
                                ? probe->format : (faceup_format)h->output_format;
     out->format = target;
     out->reencode_refused = 0;
+    out->dropped = 0;
 
     fu_buf buf = {0};
     char err[FU_ERRLEN] = "";
@@ -99,6 +133,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     }
     out->data = buf.p;
     out->size = buf.n;
+    out->dropped = out->path == FACEUP_FIX_UNCHANGED ? 0 : dropped(h, data, size, probe, &buf);
     return FACEUP_OK;
 }
 

@@ -45,6 +45,26 @@ const char *faceup_status_str(int status)
     }
 }
 
+const char *faceup_fix_path_str(int path)
+{
+    switch (path) {
+    case FACEUP_FIX_UNCHANGED: return "unchanged";
+    case FACEUP_FIX_LOSSLESS: return "lossless";
+    case FACEUP_FIX_REENCODED: return "reencoded_lossy";
+    default: return "unknown";
+    }
+}
+
+const char *faceup_dropped_str(int flag)
+{
+    switch (flag) {
+    case FACEUP_DROPPED_MPF: return "mpf";
+    case FACEUP_DROPPED_TRAILER: return "trailing_data";
+    case FACEUP_DROPPED_THUMBNAIL: return "exif_thumbnail";
+    default: return "unknown";
+    }
+}
+
 int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
 {
     if (!h)
@@ -149,6 +169,11 @@ int faceup_set_param(faceup *h, faceup_param param, double v)
             break;
         h->lossless_only = (int)v;
         return FACEUP_OK;
+    case FACEUP_PARAM_BAKE_EXIF:
+        if (v != 0 && v != 1)
+            break;
+        h->bake_exif = (int)v;
+        return FACEUP_OK;
     }
     return fu_fail(h, FACEUP_ERR_ARGUMENT, "faceup_set_param", "parameter %d: value %g out of range",
                    (int)param, v);
@@ -169,6 +194,7 @@ double faceup_get_param(const faceup *h, faceup_param param)
     case FACEUP_PARAM_FACE_THRESHOLD: return h->face_threshold;
     case FACEUP_PARAM_DETAIL: return h->detail;
     case FACEUP_PARAM_LOSSLESS_ONLY: return h->lossless_only;
+    case FACEUP_PARAM_BAKE_EXIF: return h->bake_exif;
     }
     return -1;
 }

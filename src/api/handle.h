@@ -34,6 +34,7 @@ struct faceup {
     int keep_metadata;
     int output_format;
     int lossless_only;
+    int bake_exif;        /* FACEUP_PARAM_BAKE_EXIF */
     double face_threshold;
     int detail;
 

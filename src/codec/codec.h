@@ -37,6 +37,7 @@ typedef struct fu_probe {
     int depth;                /* bits a sample as stored: PNG 1..16, else 8 */
     int interlaced;           /* PNG Adam7 or progressive JPEG: the decoder holds the whole image */
     long long coef_bytes;     /* JPEG: the DCT coefficients of the whole image, as libjpeg holds them */
+    int exif_thumbnail;       /* 1 when its EXIF block links a thumbnail (IFD 1) */
 } fu_probe;
 
 /* A decoder's state kept from one image to the next (the JPEG decompressor and the memory it
@@ -95,7 +96,8 @@ long long fu_fix_cost(const fu_probe *p, faceup_format target);
 
 typedef struct fu_fix_plan {
     fu_d4 t;               /* applied to the stored pixels */
-    int reset_orientation; /* write EXIF Orientation = 1 (the turn in it is part of t) */
+    int reset_orientation; /* write EXIF Orientation = 1 (the turn in it is part of t): a set of
+                              FU_EXIF_RESET and, when t moves pixels, FU_EXIF_DROP_THUMBNAIL */
     int exif_orientation;  /* what the probe found, 0..8: a block that holds one (> 1) but cannot
                               be patched is an error, never a picture turned twice */
     int keep_metadata;     /* 0: drop EXIF, ICC, XMP, comments and text */

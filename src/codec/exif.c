@@ -1,11 +1,16 @@
 /*
  * exif.c - the EXIF tags faceup reads and writes: Orientation (0x0112) in IFD 0, and the pixel
- * dimensions of the Exif IFD.
+ * dimensions of the Exif IFD; and the link to the thumbnail's IFD 1.
  *
  * One bounded walk serves both the reader (what the probe reports, so what the detector turns
  * the picture by) and the patcher (what faceup_fix resets), so the two can never disagree about
  * where the tag is or what it says: an Orientation is one SHORT or LONG value in IFD 0, and a
  * value outside 1..8 is no orientation at all.
+ *
+ * The thumbnail. IFD 0's "next IFD" link names IFD 1, which describes a small JPEG of the same
+ * picture, stored as the main image is and turned by the same Orientation tag. Once the pixels
+ * are turned and the tag reset it would show turned, so the patcher can unlink it (the link
+ * itself is the only thing read of IFD 1; it is never followed).
  *
  * TIFF layout: an 8-byte header ("II*\0" little-endian or "MM\0*" big-endian, then the offset of
  * IFD 0), then IFDs: a 2-byte entry count and 12-byte entries {tag, type, count, value-or-offset}.
@@ -81,6 +86,7 @@ static int single_value(const tiff *t, size_t entry)
 typedef struct walk {
     size_t first0;
     unsigned n0;
+    size_t next0;       /* IFD 0's link to IFD 1, 0 when it does not fit in the block */
     int orientation;
     size_t px, py;
 } walk;
@@ -111,6 +117,8 @@ static int walk_ifds(const tiff *t, int dims, walk *w)
     memset(w, 0, sizeof *w);
     if (ifd_entries(t, get32(t, 4), &w->first0, &w->n0) < 0)
         return FU_EXIF_MALFORMED;
+    size_t link = w->first0 + 12 * (size_t)w->n0;
+    w->next0 = t->size - link >= 4 ? link : 0;
     for (unsigned i = 0; i < w->n0 && !w->orientation; i++) {
         size_t e = w->first0 + 12 * (size_t)i;
         if (get16(t, e) != TAG_ORIENTATION || !single_value(t, e))
@@ -130,6 +138,15 @@ static int walk_ifds(const tiff *t, int dims, walk *w)
         w->py = find_tag(t, first1, n1, TAG_PIXEL_Y);
     }
     return 0;
+}
+
+int fu_exif_has_thumbnail(const uint8_t *exif, size_t size)
+{
+    tiff t;
+    walk w;
+    if (open_tiff(exif, size, &t) < 0 || walk_ifds(&t, 0, &w) < 0)
+        return 0;
+    return w.next0 && get32(&t, w.next0) != 0;
 }
 
 int fu_exif_orientation(const uint8_t *exif, size_t size)
@@ -171,6 +188,8 @@ int fu_exif_patch(uint8_t *exif, size_t size, int reset, int swap_dims, int *ori
     uint8_t *p = exif + (t.p - exif);
     if (reset)
         reset_orientation(p, &t, &w);
+    if ((reset & FU_EXIF_DROP_THUMBNAIL) && w.next0)
+        memset(p + w.next0, 0, 4);
     if (w.px && w.py && single_value(&t, w.px) && single_value(&t, w.py)) {
         /* Exchange type, count and value, leaving the tag numbers (and so the required
          * ascending order of the entries) where they are; works for SHORT and LONG alike. */

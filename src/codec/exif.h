@@ -16,15 +16,25 @@
 
 #define FU_EXIF_MALFORMED (-1)
 
+/* The `reset_orientation` argument of fu_exif_patch is a set of these (fu_fix_plan's too). */
+#define FU_EXIF_RESET 1           /* Orientation := 1 */
+#define FU_EXIF_DROP_THUMBNAIL 2  /* unlink IFD 1, the thumbnail's: the pixels were turned and the
+                                     thumbnail was not, so with the tag reset it would show turned */
+
 /* The EXIF Orientation value (1..8) in a TIFF-structured EXIF block ("Exif\0\0" prefix
  * allowed): the first entry of IFD 0 with tag 0x0112 holding one SHORT or LONG value in 1..8.
  * 0 when there is none or the block is malformed (exactly when fu_exif_patch would find none). */
 int fu_exif_orientation(const uint8_t *exif, size_t size);
 
+/* 1 when the block links IFD 0 to an IFD 1 (the thumbnail's), 0 when not or malformed. */
+int fu_exif_has_thumbnail(const uint8_t *exif, size_t size);
+
 /* Patch a TIFF-structured EXIF block ("Exif\0\0" prefix allowed) in place: the Orientation of
- * IFD 0 becomes 1 when `reset_orientation`; PixelXDimension and PixelYDimension of the Exif IFD
- * are exchanged when `swap_dims` (only when both are present). The thumbnail's IFD 1 is left
- * alone: it describes the thumbnail, which is not turned.
+ * IFD 0 becomes 1 when `reset_orientation` (any non-zero set of FU_EXIF_*); PixelXDimension and
+ * PixelYDimension of the Exif IFD are exchanged when `swap_dims` (only when both are present).
+ * With FU_EXIF_DROP_THUMBNAIL, IFD 0's link to IFD 1 is set to 0: readers then find no
+ * thumbnail (its bytes stay, unreferenced, so the block keeps its size). Otherwise IFD 1 is
+ * left alone.
  *
  * Returns 0 (also when a tag is absent: nothing to patch) and, when `orientation` is not NULL,
  * the Orientation value found before patching (0 when absent); FU_EXIF_MALFORMED, with the block

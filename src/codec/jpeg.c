@@ -329,6 +329,7 @@ static int probe_with(fu_codec *c, const uint8_t *d, size_t n, fu_probe *p, char
         size_t len = 0;
         const uint8_t *app1 = find_segment(d, n, 0xE1, "Exif\0\0", 6, &len);
         p->exif_orientation = app1 ? fu_exif_orientation(app1, len) : 0;
+        p->exif_thumbnail = app1 ? fu_exif_has_thumbnail(app1, len) : 0;
         jpeg_abort_decompress(&r->d);
     }
     if (r == &local)

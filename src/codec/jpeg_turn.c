@@ -28,7 +28,8 @@
  * Markers. APPn and COM segments are copied in their original order, byte for byte (JFIF and
  * Adobe included: the encoder is told not to write its own), except the EXIF Orientation and
  * pixel dimensions, patched in place (exif.c), and an MPF index (APP2 "MPF"), dropped
- * because the images it points to, appended after EOI, are not carried over. Stripping metadata
+ * because the images it points to, appended after EOI, are not carried over (they would not
+ * be turned); faceup_fix reports both as dropped (jpeg_extras.c). Stripping metadata
  * keeps only JFIF and Adobe, which say how to read the colours.
  *
  * libjpeg's errors longjmp back to run() (jpeg.h). Everything that has to survive the jump lives

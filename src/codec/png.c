@@ -125,14 +125,17 @@ int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int 
 
 /* The eXIf chunk (PNG 1.5 extension), found by length so that one a writer put after the image
  * data counts too. */
-static int exif_orientation(const uint8_t *d, size_t n)
+static void read_exif(const uint8_t *d, size_t n, fu_probe *p)
 {
     size_t pos = sizeof signature;
     chunk c;
+    p->exif_orientation = p->exif_thumbnail = 0;
     while (next_chunk(d, n, &pos, &c) > 0 && !is(&c, "IEND"))
-        if (is(&c, "eXIf"))
-            return fu_exif_orientation(d + c.off + 8, c.len);
-    return 0;
+        if (is(&c, "eXIf")) {
+            p->exif_orientation = fu_exif_orientation(d + c.off + 8, c.len);
+            p->exif_thumbnail = fu_exif_has_thumbnail(d + c.off + 8, c.len);
+            return;
+        }
 }
 
 static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char *err)
@@ -154,7 +157,7 @@ static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char 
     p->depth = d[24];
     p->channels = d[25] < 7 && channels[d[25]] ? channels[d[25]] : 4;
     p->interlaced = d[28] != 0;
-    p->exif_orientation = exif_orientation(d, n);
+    read_exif(d, n, p);
     return FACEUP_OK;
 }
 

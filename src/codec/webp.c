@@ -131,8 +131,9 @@ static int probe(fu_codec *codec, const uint8_t *d, size_t n, fu_probe *p, char 
     p->channels = f.has_alpha ? 4 : 3;
     p->depth = 8;
     chunk exif;
-    p->exif_orientation = find_meta(d, n, "EXIF", &exif) > 0
-                              ? fu_exif_orientation(d + exif.payload, exif.size) : 0;
+    int has_exif = find_meta(d, n, "EXIF", &exif) > 0;
+    p->exif_orientation = has_exif ? fu_exif_orientation(d + exif.payload, exif.size) : 0;
+    p->exif_thumbnail = has_exif ? fu_exif_has_thumbnail(d + exif.payload, exif.size) : 0;
     return FACEUP_OK;
 }
 
