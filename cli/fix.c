@@ -111,7 +111,8 @@ static int add(list *l, const char *path, const char *rel, const char *error)
 static int is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".png", ".webp", NULL};
+    static const char *const ext[] = {".jpg",  ".jpeg", ".jpe", ".png", ".webp",
+                                      ".heic", ".heif", ".hif", ".avif", NULL};
     for (int i = 0; dot && ext[i]; i++)
         if (!strcasecmp(dot, ext[i]))
             return 1;
@@ -226,7 +227,7 @@ static int refuse_collisions(list *l)
 /* With --format, the outputs under OUTDIR are named for their format: a/b.jpg -> a/b.png. */
 static int rename_outputs(list *l, faceup_format format)
 {
-    static const char *const ext[] = {"", ".jpg", ".png", ".webp"};
+    static const char *const ext[] = {"", ".jpg", ".png", ".webp", ".heic", ".avif"};
     for (int i = 0; i < l->n && format != FACEUP_FORMAT_SAME; i++) {
         char *rel = l->v[i].rel;
         if (!rel)
@@ -697,6 +698,7 @@ static void usage(FILE *to)
             "with its EXIF Orientation into a single transform, and written with Orientation 1.\n"
             "JPEGs are turned without loss when their size allows (else re-encoded with their own\n"
             "quantisation tables), PNG and lossless WebP exactly, lossy WebP at its own quality;\n"
+            "HEIC and AVIF are always re-encoded (quality 90, the container's rotation baked in);\n"
             "EXIF, ICC, XMP and comments are kept. Undecided images are left as they are.\n"
             "\n"
             "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
@@ -707,8 +709,8 @@ static void usage(FILE *to)
             "      --force             with --in-place, replace those anyway: the file becomes\n"
             "                          yours, and only the name given gets the new image\n"
             "  -n, --dry-run           only report what would change\n"
-            "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp files; hidden\n"
-            "                          entries and symbolic links are skipped)\n"
+            "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp .heic .heif .hif\n"
+            "                          .avif files; hidden entries and symbolic links skipped)\n"
             "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
             "      --min-confidence X  turn only when the decision's confidence is at least X\n"
             "                          (default 0.5)\n"
@@ -716,11 +718,12 @@ static void usage(FILE *to)
             "                          as displayed (0, 90, 180 or 270; 0 only bakes in the EXIF\n"
             "                          Orientation); each is put upright the same way\n"
             "      --lossless-only     never re-encode: an image that cannot be turned without\n"
-            "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
-            "                          not written, and reported as needs_reencode (exit 3)\n"
-            "      --format F          write every image as F: jpeg, png, webp, or same (the\n"
-            "                          input's, the default); with -o only, named .jpg .png\n"
-            "                          .webp. Always a re-encode\n"
+            "                          it (a JPEG of partial MCUs, lossy WebP, HEIC, AVIF) is left\n"
+            "                          as it is, not written, and reported as needs_reencode\n"
+            "                          (exit 3)\n"
+            "      --format F          write every image as F: jpeg, png, webp, heic, avif, or\n"
+            "                          same (the input's, the default); with -o only, named\n"
+            "                          .jpg .png .webp .heic .avif. Always a re-encode\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated, path, dry_run, output\n"
@@ -739,8 +742,8 @@ static void usage(FILE *to)
 
 static int parse_format(const char *s, faceup_format *out)
 {
-    static const char *const names[] = {"same", "jpeg", "png", "webp"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"same", "jpeg", "png", "webp", "heic", "avif"};
+    for (int i = 0; i < 6; i++)
         if (!strcmp(s, names[i]) || (i == FACEUP_FORMAT_JPEG && !strcmp(s, "jpg"))) {
             *out = (faceup_format)i;
             return 0;
@@ -775,7 +778,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
         case 'L': o->lossless_only = 1; break;
         case 'T':
             if (parse_format(optarg, &o->format))
-                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;
+                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp, heic, avif or same\n"), -1;
             break;
         case 'O': {
             long long v;

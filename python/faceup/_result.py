@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 Orientation = Literal[0, 90, 180, 270]
 FixPath = Literal["unchanged", "lossless", "reencoded"]
 Action = Literal["upright", "turned", "undecided"]
-Format = Literal["jpeg", "png", "webp"]
+Format = Literal["jpeg", "png", "webp", "heic", "avif"]
 
 
 @dataclass(frozen=True, slots=True)

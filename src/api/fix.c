@@ -42,6 +42,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
         .t = FU_D4_IDENTITY,
         .exif_orientation = exif,
         .keep_metadata = h->keep_metadata,
+        .lossless_only = h->lossless_only,
         .max_pixels = h->max_pixels,
     };
     out->rotated = 0;

@@ -1,6 +1,6 @@
 /*
  * codec/ - encoded images, one file per format: jpeg.c (and jpeg_turn.c, its DCT-domain turn),
- * png.c, webp.c. Each owns everything about its format: the magic bytes, the header probe, the
+ * png.c, webp.c, heif.c (HEIC and AVIF, through libheif). Each owns everything about its format: the magic bytes, the header probe, the
  * decode to 8-bit RGB (scaled where the format allows), finding and patching its EXIF block,
  * the turn in its own pixels or coefficients (lossless where the format allows), and reading and
  * writing the metadata a change of format carries along. exif.c is the TIFF walk they share,
@@ -74,6 +74,9 @@ typedef struct fu_fix_plan {
     int exif_orientation;  /* what the probe found, 0..8: a block that holds one (> 1) but cannot
                               be patched is an error, never a picture turned twice */
     int keep_metadata;     /* 0: drop EXIF, ICC, XMP, comments and text */
+    int lossless_only;     /* 1: a fixer that can only re-encode (HEIF) does no work: it says
+                              FACEUP_FIX_REENCODED with `out` empty, and faceup_fix hands back
+                              the input */
     long long max_pixels;
 } fu_fix_plan;
 

@@ -1,0 +1,444 @@
+/*
+ * heif.c - HEIF: HEIC (HEVC coded) and AVIF (AV1 coded), read and written with libheif: the ftyp
+ * sniff, the header probe, the decode to RGB, the turn by re-encoding, the metadata.
+ *
+ * What a HEIF shows is its primary item with the container's own transformations applied
+ * (irot, imir, clap), which libheif does by default. So for a HEIF the "stored" picture of
+ * codec.h is that displayed one: the probe gives its size after the transformations and
+ * exif_orientation 0. The HEIF standard says the transformation properties alone say how the
+ * picture is shown; an EXIF Orientation tag inside the file must not turn it again, so it is
+ * ignored. Whenever the file's EXIF block goes along into an output (a fix, a change of format)
+ * its Orientation says 1, or a JPEG made from an iPhone's HEIC would be turned twice by viewers.
+ *
+ * There is no lossless turn of a HEIF here. Rewriting the irot property would be one, but it
+ * means rebuilding the meta box (ipco, ipma and every iloc offset after it), which libheif cannot
+ * do for an existing file. So faceup fix decodes, turns and encodes anew (HEVC with x265, AV1
+ * with libaom, at ENCODE_QUALITY, alpha kept, no irot/imir in the output): always
+ * FACEUP_FIX_REENCODED, refused under FACEUP_PARAM_LOSSLESS_ONLY. The EXIF (Orientation 1), XMP
+ * and ICC of the source are written into the new file.
+ *
+ * The pixel limit: reading a file into a libheif context parses its boxes and decodes no pixel,
+ * so the size is checked (by dispatch.c, after the probe) before any decode, and libheif's own
+ * limit on a side is set from it too, for the grid tiles and auxiliary images it checks.
+ */
+#include "codec/format.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libheif/heif.h>
+
+#define ENCODE_QUALITY 90 /* HEVC and AV1, libheif's 0..100 scale */
+
+/* ---- the ftyp box ----------------------------------------------------------------------- */
+
+/* The format a HEIF's brands name: its major brand when that names a codec, else the first
+ * compatible brand that does; 0 for none (not a HEIF, or a HEIF of JPEG or other images). */
+static faceup_format brand_format(const uint8_t *d, size_t n)
+{
+    static const char *const heic[] = {"heic", "heix", "heim", "heis", "hevc", "hevx"};
+    if (n < 16 || memcmp(d + 4, "ftyp", 4) != 0)
+        return 0;
+    size_t end = fu_be32(d);
+    if (end < 16 || end > n)
+        end = n;
+    for (size_t pos = 8; pos + 4 <= end; pos += pos == 8 ? 8 : 4) { /* skip minor_version */
+        const uint8_t *b = d + pos;
+        if (!memcmp(b, "avif", 4) || !memcmp(b, "avis", 4))
+            return FACEUP_FORMAT_AVIF;
+        for (size_t i = 0; i < sizeof heic / sizeof heic[0]; i++)
+            if (!memcmp(b, heic[i], 4))
+                return FACEUP_FORMAT_HEIC;
+    }
+    return 0;
+}
+
+static int sniff_heic(const uint8_t *d, size_t n)
+{
+    return brand_format(d, n) == FACEUP_FORMAT_HEIC;
+}
+
+static int sniff_avif(const uint8_t *d, size_t n)
+{
+    return brand_format(d, n) == FACEUP_FORMAT_AVIF;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+typedef struct heif_file {
+    struct heif_context *ctx;
+    struct heif_image_handle *item; /* the primary image */
+} heif_file;
+
+static void file_close(heif_file *f)
+{
+    heif_image_handle_release(f->item);
+    heif_context_free(f->ctx);
+    f->item = NULL;
+    f->ctx = NULL;
+}
+
+/* The boxes of the file parsed (no pixel decoded) and its primary image found; libheif refuses
+ * a side over max_pixels (a picture with more pixels is refused by dispatch.c). */
+static int file_open(const uint8_t *d, size_t n, long long max_pixels, heif_file *f, char *err)
+{
+    f->item = NULL;
+    if (!(f->ctx = heif_context_alloc()))
+        return fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a HEIF context");
+    heif_context_set_maximum_image_size_limit(f->ctx, max_pixels < INT_MAX ? (int)max_pixels
+                                                                           : INT_MAX);
+    struct heif_error e = heif_context_read_from_memory_without_copy(f->ctx, d, n, NULL);
+    if (e.code == heif_error_Ok)
+        e = heif_context_get_primary_image_handle(f->ctx, &f->item);
+    if (e.code == heif_error_Ok)
+        return FACEUP_OK;
+    /* e.message lives in the context: said before it is freed */
+    int rc = fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
+                                                                       : FACEUP_ERR_DECODE,
+                    "damaged HEIF: %s", e.message);
+    file_close(f);
+    return rc;
+}
+
+static int probe(fu_codec *c, const uint8_t *d, size_t n, fu_probe *p, char *err)
+{
+    (void)c;
+    heif_file f;
+    int rc = file_open(d, n, INT_MAX, &f, err);
+    if (rc != FACEUP_OK)
+        return rc;
+    p->width = heif_image_handle_get_width(f.item);
+    p->height = heif_image_handle_get_height(f.item);
+    p->lossy = 1;
+    p->exif_orientation = 0; /* never applied in a HEIF: see the top of the file */
+    file_close(&f);
+    if (p->width <= 0 || p->height <= 0)
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged HEIF: no image size");
+    return FACEUP_OK;
+}
+
+/* The primary image decoded as 8-bit interleaved RGB, or RGBA when `alpha`, with its
+ * transformations applied; checked to have the size the header said. */
+static int decode_item(const heif_file *f, int alpha, struct heif_image **img, char *err)
+{
+    *img = NULL;
+    struct heif_error e = heif_decode_image(f->item, img, heif_colorspace_RGB,
+                                            alpha ? heif_chroma_interleaved_RGBA
+                                                  : heif_chroma_interleaved_RGB, NULL);
+    if (e.code != heif_error_Ok)
+        return fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
+                                                                         : FACEUP_ERR_DECODE,
+                      "damaged HEIF data: %s", e.message);
+    int w = heif_image_get_width(*img, heif_channel_interleaved),
+        h = heif_image_get_height(*img, heif_channel_interleaved);
+    if (w != heif_image_handle_get_width(f->item) || h != heif_image_handle_get_height(f->item) ||
+        heif_image_get_bits_per_pixel_range(*img, heif_channel_interleaved) != 8) {
+        heif_image_release(*img);
+        *img = NULL;
+        return fu_err(err, FACEUP_ERR_DECODE, "damaged HEIF: decoded size is not the header's");
+    }
+    return FACEUP_OK;
+}
+
+static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels, int min_side,
+                  fu_image *out, char *err)
+{
+    (void)c;
+    (void)min_side; /* no reduced decode in HEVC or AV1 */
+    heif_file f;
+    struct heif_image *img = NULL;
+    int rc = file_open(d, n, max_pixels, &f, err);
+    int alpha = rc == FACEUP_OK && heif_image_handle_has_alpha_channel(f.item);
+    if (rc == FACEUP_OK)
+        rc = decode_item(&f, alpha, &img, err);
+    if (rc == FACEUP_OK) {
+        int w = heif_image_get_width(img, heif_channel_interleaved),
+            h = heif_image_get_height(img, heif_channel_interleaved), stride;
+        const uint8_t *px = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
+        size_t row = (size_t)w * (alpha ? 4 : 3);
+        if (fu_image_reserve(out, w, h, alpha ? 4 : 3) != FACEUP_OK)
+            rc = fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+        for (int y = 0; rc == FACEUP_OK && y < h; y++)
+            memcpy(out->px + (size_t)y * (size_t)out->stride, px + (size_t)y * (size_t)stride,
+                   row);
+        if (rc == FACEUP_OK && alpha)
+            fu_image_rgba_over_black(out);
+    }
+    heif_image_release(img);
+    if (f.ctx)
+        file_close(&f);
+    return rc;
+}
+
+/* ---- metadata --------------------------------------------------------------------------- */
+
+/* The first metadata block of the item of `type` (and content type, when not NULL) into b. */
+static int read_block(const heif_file *f, const char *type, const char *content, fu_buf *b)
+{
+    int count = heif_image_handle_get_number_of_metadata_blocks(f->item, type);
+    if (count <= 0)
+        return FACEUP_OK;
+    heif_item_id *ids = calloc((size_t)count, sizeof *ids);
+    if (!ids)
+        return FACEUP_ERR_NOMEM;
+    count = heif_image_handle_get_list_of_metadata_block_IDs(f->item, type, ids, count);
+    int rc = FACEUP_OK;
+    for (int i = 0; i < count && !b->n && rc == FACEUP_OK; i++) {
+        const char *ct = heif_image_handle_get_metadata_content_type(f->item, ids[i]);
+        if (content && (!ct || strcmp(ct, content) != 0))
+            continue;
+        size_t size = heif_image_handle_get_metadata_size(f->item, ids[i]);
+        if (size == 0 || (rc = fu_buf_reserve(b, size)) != FACEUP_OK)
+            continue;
+        if (heif_image_handle_get_metadata(f->item, ids[i], b->p).code == heif_error_Ok)
+            b->n = size;
+        else
+            rc = FACEUP_ERR_DECODE;
+    }
+    free(ids);
+    return rc;
+}
+
+/* A HEIF's Exif item is a 4-byte offset to the TIFF header, then the block: the TIFF part is
+ * kept, with its Orientation set to 1 (it never applied). A block that does not hold together
+ * is dropped rather than carried into a format where it would apply. */
+static void exif_to_tiff(fu_buf *exif)
+{
+    uint32_t skip = exif->n >= 4 ? fu_be32(exif->p) : UINT32_MAX;
+    if (skip > exif->n - 4 || fu_exif_patch(exif->p + 4 + skip, exif->n - 4 - skip, 1, 0, NULL) < 0) {
+        exif->n = 0;
+        return;
+    }
+    memmove(exif->p, exif->p + 4 + skip, exif->n - 4 - skip);
+    exif->n -= 4 + (size_t)skip;
+}
+
+static int meta_of(const heif_file *f, fu_meta *m)
+{
+    int rc = read_block(f, "Exif", NULL, &m->exif);
+    if (rc == FACEUP_OK)
+        rc = read_block(f, "mime", "application/rdf+xml", &m->xmp);
+    exif_to_tiff(&m->exif);
+    enum heif_color_profile_type t = heif_image_handle_get_color_profile_type(f->item);
+    size_t n = heif_image_handle_get_raw_color_profile_size(f->item);
+    if (rc == FACEUP_OK && n && (t == heif_color_profile_type_prof ||
+                                 t == heif_color_profile_type_rICC) &&
+        (rc = fu_buf_reserve(&m->icc, n)) == FACEUP_OK) {
+        if (heif_image_handle_get_raw_color_profile(f->item, m->icc.p).code == heif_error_Ok)
+            m->icc.n = n;
+    }
+    return rc;
+}
+
+static int read_meta(const uint8_t *d, size_t n, fu_meta *m)
+{
+    heif_file f;
+    int rc = file_open(d, n, INT_MAX, &f, NULL);
+    if (rc == FACEUP_OK) {
+        rc = meta_of(&f, m);
+        file_close(&f);
+    }
+    return rc;
+}
+
+/* ---- encoding --------------------------------------------------------------------------- */
+
+static struct heif_error write_buf(struct heif_context *ctx, const void *data, size_t size,
+                                   void *userdata)
+{
+    (void)ctx;
+    struct heif_error e = {heif_error_Ok, heif_suberror_Unspecified, ""};
+    if (fu_buf_put(userdata, data, size) != FACEUP_OK)
+        e = (struct heif_error){heif_error_Memory_allocation_error, heif_suberror_Unspecified,
+                                "out of memory"};
+    return e;
+}
+
+/* A new heif_image holding w x h pixels of `bpp` bytes (3: RGB, 4: RGBA), rows `stride` apart,
+ * with the ICC profile of m when it has one. */
+static int image_of(const uint8_t *px, int w, int h, size_t stride, int bpp, const fu_meta *m,
+                    struct heif_image **img)
+{
+    enum heif_chroma chroma = bpp == 4 ? heif_chroma_interleaved_RGBA
+                                       : heif_chroma_interleaved_RGB;
+    if (heif_image_create(w, h, heif_colorspace_RGB, chroma, img).code != heif_error_Ok)
+        return FACEUP_ERR_NOMEM;
+    int dst_stride;
+    uint8_t *dst = NULL;
+    if (heif_image_add_plane(*img, heif_channel_interleaved, w, h, 8).code == heif_error_Ok)
+        dst = heif_image_get_plane(*img, heif_channel_interleaved, &dst_stride);
+    if (!dst || (m && m->icc.n && heif_image_set_raw_color_profile(*img, "prof", m->icc.p,
+                                                                   m->icc.n).code)) {
+        heif_image_release(*img);
+        *img = NULL;
+        return FACEUP_ERR_NOMEM;
+    }
+    for (int y = 0; y < h; y++)
+        memcpy(dst + (size_t)y * (size_t)dst_stride, px + (size_t)y * stride, (size_t)w * bpp);
+    return FACEUP_OK;
+}
+
+/* The encoded image with m's EXIF and XMP attached, written to out. */
+static int encode_image(enum heif_compression_format codec, const struct heif_image *img,
+                        const fu_meta *m, fu_buf *out, char *err)
+{
+    struct heif_context *ctx = heif_context_alloc();
+    struct heif_encoder *enc = NULL;
+    struct heif_image_handle *item = NULL;
+    struct heif_error e = {heif_error_Memory_allocation_error, heif_suberror_Unspecified,
+                           "out of memory"};
+    if (ctx)
+        e = heif_context_get_encoder_for_format(ctx, codec, &enc);
+    if (e.code == heif_error_Ok)
+        e = heif_encoder_set_lossy_quality(enc, ENCODE_QUALITY);
+    if (e.code == heif_error_Ok)
+        e = heif_context_encode_image(ctx, img, enc, NULL, &item);
+    if (e.code == heif_error_Ok && m && m->exif.n)
+        e = heif_context_add_exif_metadata(ctx, item, m->exif.p, (int)m->exif.n);
+    if (e.code == heif_error_Ok && m && m->xmp.n)
+        e = heif_context_add_XMP_metadata(ctx, item, m->xmp.p, (int)m->xmp.n);
+    struct heif_writer writer = {1, write_buf};
+    if (e.code == heif_error_Ok)
+        e = heif_context_write(ctx, &writer, out);
+    int rc = FACEUP_OK;
+    if (e.code != heif_error_Ok) { /* e.message lives in the context or the encoder */
+        fu_buf_free(out);
+        rc = fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
+                                                                       : FACEUP_ERR_ENCODE,
+                    "HEIF encoder: %s", e.message);
+    }
+    heif_image_handle_release(item);
+    if (enc)
+        heif_encoder_release(enc);
+    heif_context_free(ctx);
+    return rc;
+}
+
+static int encode_as(enum heif_compression_format codec, const fu_image *img, fu_meta *m,
+                     fu_buf *out, char *err)
+{
+    struct heif_image *hi = NULL;
+    int rc = image_of(img->px, img->w, img->h, (size_t)img->stride, 3, m, &hi);
+    if (rc == FACEUP_OK)
+        rc = encode_image(codec, hi, m, out, err);
+    heif_image_release(hi);
+    return rc;
+}
+
+static int encode_heic(const fu_image *img, int lossless, fu_meta *m, fu_buf *out, char *err)
+{
+    (void)lossless;
+    return encode_as(heif_compression_HEVC, img, m, out, err);
+}
+
+static int encode_avif(const fu_image *img, int lossless, fu_meta *m, fu_buf *out, char *err)
+{
+    (void)lossless;
+    return encode_as(heif_compression_AV1, img, m, out, err);
+}
+
+/* ---- the turn --------------------------------------------------------------------------- */
+
+/* The decoded image (RGBA when it has alpha) turned by t, encoded as `codec`. */
+static int turn_item(const heif_file *f, enum heif_compression_format codec,
+                     const fu_fix_plan *plan, const fu_meta *m, fu_buf *out, char *err)
+{
+    struct heif_image *img = NULL, *turned = NULL;
+    int alpha = heif_image_handle_has_alpha_channel(f->item), bpp = alpha ? 4 : 3;
+    int rc = decode_item(f, alpha, &img, err);
+    if (rc != FACEUP_OK)
+        return rc;
+    int w = heif_image_get_width(img, heif_channel_interleaved),
+        h = heif_image_get_height(img, heif_channel_interleaved), stride;
+    const uint8_t *px = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
+    int swap = fu_d4_swaps_axes(plan->t), ow = swap ? h : w, oh = swap ? w : h;
+    size_t row = (size_t)ow * (size_t)bpp;
+    uint8_t *buf = malloc(row * (size_t)oh);
+    if (!buf) {
+        rc = fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+    } else {
+        fu_d4_rows(plan->t, px, w, h, (size_t)stride, bpp, 0, oh, buf, row);
+        heif_image_release(img);
+        img = NULL;
+        if ((rc = image_of(buf, ow, oh, row, bpp, m, &turned)) != FACEUP_OK)
+            fu_err(err, rc, "out of memory for a %dx%d image", ow, oh);
+        free(buf);
+    }
+    if (rc == FACEUP_OK)
+        rc = encode_image(codec, turned, m, out, err);
+    heif_image_release(turned);
+    heif_image_release(img);
+    return rc;
+}
+
+static int fix_as(enum heif_compression_format codec, const uint8_t *data, size_t size,
+                  const fu_fix_plan *plan, fu_buf *out, faceup_fix_path *path, char *err)
+{
+    memset(out, 0, sizeof *out);
+    *path = FACEUP_FIX_REENCODED;
+    if (plan->lossless_only)
+        return FACEUP_OK; /* the work would be thrown away */
+    heif_file f;
+    fu_meta m = {{0}, {0}, {0}};
+    int rc = file_open(data, size, plan->max_pixels, &f, err);
+    if (rc != FACEUP_OK)
+        return rc;
+    long long w = heif_image_handle_get_width(f.item), h = heif_image_handle_get_height(f.item);
+    if (w * h > plan->max_pixels)
+        rc = fu_err(err, FACEUP_ERR_TOO_MANY_PIXELS, "%lldx%lld is over the pixel limit", w, h);
+    if (rc == FACEUP_OK && plan->keep_metadata && (rc = meta_of(&f, &m)) != FACEUP_OK)
+        fu_err(err, rc, "damaged HEIF metadata");
+    if (rc == FACEUP_OK)
+        rc = turn_item(&f, codec, plan, &m, out, err);
+    fu_buf_free(&m.exif);
+    fu_buf_free(&m.icc);
+    fu_buf_free(&m.xmp);
+    file_close(&f);
+    if (rc != FACEUP_OK)
+        fu_buf_free(out);
+    return rc;
+}
+
+int fu_fix_heic(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN])
+{
+    return fix_as(heif_compression_HEVC, data, size, plan, out, path, err);
+}
+
+int fu_fix_avif(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN])
+{
+    return fix_as(heif_compression_AV1, data, size, plan, out, path, err);
+}
+
+/* A HEIF's EXIF never needs patching in place: a fix always writes a new file. */
+static int patch_exif(uint8_t *d, size_t n, int reset, int swap_dims, int *found)
+{
+    (void)d, (void)n, (void)reset, (void)swap_dims;
+    if (found)
+        *found = 0;
+    return 0;
+}
+
+const fu_format fu_format_heic = {
+    .id = FACEUP_FORMAT_HEIC,
+    .sniff = sniff_heic,
+    .probe = probe,
+    .decode = decode,
+    .fix = fu_fix_heic,
+    .patch_exif = patch_exif,
+    .read_meta = read_meta,
+    .encode = encode_heic,
+};
+
+const fu_format fu_format_avif = {
+    .id = FACEUP_FORMAT_AVIF,
+    .sniff = sniff_avif,
+    .probe = probe,
+    .decode = decode,
+    .fix = fu_fix_avif,
+    .patch_exif = patch_exif,
+    .read_meta = read_meta,
+    .encode = encode_avif,
+};
