@@ -205,13 +205,14 @@ static int read_block(const heif_file *f, const char *type, const char *content,
  * is dropped rather than carried into a format where it would apply. */
 static void exif_to_tiff(fu_buf *exif)
 {
-    uint32_t skip = exif->n >= 4 ? fu_be32(exif->p) : UINT32_MAX;
-    if (skip > exif->n - 4 || fu_exif_patch(exif->p + 4 + skip, exif->n - 4 - skip, 1, 0, NULL) < 0) {
+    size_t skip = exif->n >= 4 ? fu_be32(exif->p) : 0;
+    if (exif->n < 4 || skip > exif->n - 4 ||
+        fu_exif_patch(exif->p + 4 + skip, exif->n - 4 - skip, 1, 0, NULL) < 0) {
         exif->n = 0;
         return;
     }
     memmove(exif->p, exif->p + 4 + skip, exif->n - 4 - skip);
-    exif->n -= 4 + (size_t)skip;
+    exif->n -= 4 + skip;
 }
 
 static int meta_of(const heif_file *f, fu_meta *m)
