@@ -19,7 +19,9 @@
  *  5. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
  *  6. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
- *     one) is dropped for the input bytes, and reencode_refused says so.
+ *     one, and so is any turn of a HEIC or AVIF) is dropped for the input bytes, and
+ *     reencode_refused says so; the codecs that can only re-encode are told beforehand
+ *     (fu_fix_plan.lossless_only) and skip the work.
  */
 #include <stdlib.h>
 #include <string.h>
