@@ -11,7 +11,8 @@
  * properties that show them as EXIF Orientation N would (libheif writes them); --exif attaches
  * the bytes of F as the Exif item (a bare TIFF block, libheif adds the offset), --xmp and --icc
  * the XMP packet and ICC profile; --alpha adds an alpha plane (a ramp). The second form prints
- * {"width", "height" (as displayed), "ispe": [w, h] (as coded), "exif", "xmp", "icc"} with the
+ * {"width", "height" (as displayed), "ispe": [w, h], "bits" (luma bit depth), "exif", "xmp",
+ * "icc"} with the
  * blocks in hex (the Exif item without its 4-byte offset) or null.
  */
 #include <stdio.h>
@@ -92,9 +93,10 @@ static int dump(const char *path)
     if (!d || check(heif_context_read_from_memory_without_copy(ctx, d, n, NULL), path) ||
         check(heif_context_get_primary_image_handle(ctx, &item), path))
         return 1;
-    printf("{\"width\":%d,\"height\":%d,\"ispe\":[%d,%d]", heif_image_handle_get_width(item),
-           heif_image_handle_get_height(item), heif_image_handle_get_ispe_width(item),
-           heif_image_handle_get_ispe_height(item));
+    printf("{\"width\":%d,\"height\":%d,\"ispe\":[%d,%d],\"bits\":%d",
+           heif_image_handle_get_width(item), heif_image_handle_get_height(item),
+           heif_image_handle_get_ispe_width(item), heif_image_handle_get_ispe_height(item),
+           heif_image_handle_get_luma_bits_per_pixel(item));
     dump_block(item, "Exif", "exif");
     dump_block(item, "mime", "xmp");
     size_t icc = heif_image_handle_get_raw_color_profile_size(item);

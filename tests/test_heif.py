@@ -98,6 +98,22 @@ def test_detect_on_a_heif_is_detect_on_its_pixels_as_png(tmp_path, fmt):
         assert got["orientation"] == (360 - turn) % 360 and got["exif_orientation"] is None
 
 
+def test_ten_bit_heics_are_read(tmp_path):
+    """(heif-enc -A -b 10 aborts with Debian 12's libheif and libaom: no 10-bit AVIF here)"""
+    fmt = "heic"
+    if not shutil.which("convert") or not shutil.which("heif-enc"):
+        pytest.fail("convert (imagemagick) and heif-enc (libheif-examples) needed: tools/setup.sh")
+    face().rotate(90, expand=True).save(tmp_path / "t.png")
+    run("convert", tmp_path / "t.png", "-depth", "16", f"PNG48:{tmp_path / 't16.png'}")
+    src = tmp_path / f"t10.{fmt}"
+    run("heif-enc", "-b", "10", "-q", "90", "-o", src, tmp_path / "t16.png")
+    assert dump(src)["bits"] == 10
+    rc, rec = detect(src)
+    assert rc == 0 and rec["orientation"] == 270 and (rec["width"], rec["height"]) == (600, 512)
+    rec = json.loads(run(FIX_APPLY, src, tmp_path / f"out.{fmt}", 270).stdout)
+    assert rec["path"] == "reencoded" and detect(tmp_path / f"out.{fmt}")[1]["orientation"] == 0
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_containers_rotation_is_part_of_the_picture(tmp_path, fmt):
     stored = face().rotate(90, expand=True)  # 600 x 512, turned a quarter counter-clockwise

@@ -13,7 +13,8 @@
  * There is no lossless turn of a HEIF here. Rewriting the irot property would be one, but it
  * means rebuilding the meta box (ipco, ipma and every iloc offset after it), which libheif cannot
  * do for an existing file. So faceup fix decodes, turns and encodes anew (HEVC with x265, AV1
- * with libaom, at ENCODE_QUALITY, alpha kept, no irot/imir in the output): always
+ * with libaom, at ENCODE_QUALITY, alpha kept, 8 bits a sample as decoded, no irot/imir in the
+ * output): always
  * FACEUP_FIX_REENCODED, refused under FACEUP_PARAM_LOSSLESS_ONLY. The EXIF (Orientation 1), XMP
  * and ICC of the source are written into the new file.
  *
