@@ -14,9 +14,8 @@
  * means rebuilding the meta box (ipco, ipma and every iloc offset after it), which libheif cannot
  * do for an existing file. So faceup fix decodes, turns and encodes anew (HEVC with x265, AV1
  * with libaom, at ENCODE_QUALITY, alpha kept, 8 bits a sample as decoded, no irot/imir in the
- * output): always
- * FACEUP_FIX_REENCODED, refused under FACEUP_PARAM_LOSSLESS_ONLY. The EXIF (Orientation 1), XMP
- * and ICC of the source are written into the new file.
+ * output): always FACEUP_FIX_REENCODED, refused under FACEUP_PARAM_LOSSLESS_ONLY. The EXIF
+ * (Orientation 1), XMP and ICC of the source are written into the new file.
  *
  * The pixel limit: reading a file into a libheif context parses its boxes and decodes no pixel,
  * so the size is checked (by dispatch.c, after the probe) before any decode, and libheif's own
