@@ -256,27 +256,26 @@ static struct heif_error write_buf(struct heif_context *ctx, const void *data, s
     return e;
 }
 
-/* A new heif_image holding w x h pixels of `bpp` bytes (3: RGB, 4: RGBA), rows `stride` apart,
- * with the ICC profile of m when it has one. */
-static int image_of(const uint8_t *px, int w, int h, size_t stride, int bpp, const fu_meta *m,
-                    struct heif_image **img)
+/* A new heif_image of w x h pixels of `bpp` bytes (3: RGB, 4: RGBA), uninitialised at *px,
+ * rows *stride apart, with the ICC profile of m when it has one. */
+static int image_new(int w, int h, int bpp, const fu_meta *m, struct heif_image **img,
+                     uint8_t **px, size_t *stride)
 {
     enum heif_chroma chroma = bpp == 4 ? heif_chroma_interleaved_RGBA
                                        : heif_chroma_interleaved_RGB;
     if (heif_image_create(w, h, heif_colorspace_RGB, chroma, img).code != heif_error_Ok)
         return FACEUP_ERR_NOMEM;
-    int dst_stride;
-    uint8_t *dst = NULL;
+    int dst_stride = 0;
+    *px = NULL;
     if (heif_image_add_plane(*img, heif_channel_interleaved, w, h, 8).code == heif_error_Ok)
-        dst = heif_image_get_plane(*img, heif_channel_interleaved, &dst_stride);
-    if (!dst || (m && m->icc.n && heif_image_set_raw_color_profile(*img, "prof", m->icc.p,
+        *px = heif_image_get_plane(*img, heif_channel_interleaved, &dst_stride);
+    *stride = (size_t)dst_stride;
+    if (!*px || (m && m->icc.n && heif_image_set_raw_color_profile(*img, "prof", m->icc.p,
                                                                    m->icc.n).code)) {
         heif_image_release(*img);
         *img = NULL;
         return FACEUP_ERR_NOMEM;
     }
-    for (int y = 0; y < h; y++)
-        memcpy(dst + (size_t)y * (size_t)dst_stride, px + (size_t)y * stride, (size_t)w * bpp);
     return FACEUP_OK;
 }
 
@@ -320,7 +319,12 @@ static int encode_as(enum heif_compression_format codec, const fu_image *img, fu
                      fu_buf *out, char *err)
 {
     struct heif_image *hi = NULL;
-    int rc = image_of(img->px, img->w, img->h, (size_t)img->stride, 3, m, &hi);
+    uint8_t *px;
+    size_t stride;
+    int rc = image_new(img->w, img->h, 3, m, &hi, &px, &stride);
+    for (int y = 0; rc == FACEUP_OK && y < img->h; y++)
+        memcpy(px + (size_t)y * stride, img->px + (size_t)y * (size_t)img->stride,
+               (size_t)img->w * 3);
     if (rc == FACEUP_OK)
         rc = encode_image(codec, hi, m, out, err);
     heif_image_release(hi);
@@ -354,22 +358,16 @@ static int turn_item(const heif_file *f, enum heif_compression_format codec,
         h = heif_image_get_height(img, heif_channel_interleaved), stride;
     const uint8_t *px = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
     int swap = fu_d4_swaps_axes(plan->t), ow = swap ? h : w, oh = swap ? w : h;
-    size_t row = (size_t)ow * (size_t)bpp;
-    uint8_t *buf = malloc(row * (size_t)oh);
-    if (!buf) {
-        rc = fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
-    } else {
-        fu_d4_rows(plan->t, px, w, h, (size_t)stride, bpp, 0, oh, buf, row);
-        heif_image_release(img);
-        img = NULL;
-        if ((rc = image_of(buf, ow, oh, row, bpp, m, &turned)) != FACEUP_OK)
-            fu_err(err, rc, "out of memory for a %dx%d image", ow, oh);
-        free(buf);
-    }
+    uint8_t *dst;
+    size_t dst_stride;
+    if ((rc = image_new(ow, oh, bpp, m, &turned, &dst, &dst_stride)) != FACEUP_OK)
+        fu_err(err, rc, "out of memory for a %dx%d image", ow, oh);
+    else
+        fu_d4_rows(plan->t, px, w, h, (size_t)stride, bpp, 0, oh, dst, dst_stride);
+    heif_image_release(img); /* before the encoder allocates its own */
     if (rc == FACEUP_OK)
         rc = encode_image(codec, turned, m, out, err);
     heif_image_release(turned);
-    heif_image_release(img);
     return rc;
 }
 
