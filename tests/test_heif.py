@@ -114,6 +114,25 @@ def test_ten_bit_heics_are_read(tmp_path):
     assert rec["path"] == "reencoded" and detect(tmp_path / f"out.{fmt}")[1]["orientation"] == 0
 
 
+@pytest.mark.parametrize("matrix,full_range", [(6, 1), (1, 0), (9, 1)])
+def test_a_large_heic_read_at_half_size_sees_what_libheif_shows(tmp_path, matrix, full_range):
+    """Sides of 2048 and more are decoded at half size from the Y'CbCr planes (heif.c): the
+    answer is the one on libheif's own full-size pixels, whatever the nclx matrix and range."""
+    big = face().resize((2048, 2400)).rotate(90, expand=True)  # 2400 x 2048
+    big.save(tmp_path / "big.png")
+    src = tmp_path / "big.heic"
+    run("heif-enc", "-q", "90", "--matrix_coefficients", matrix, "--full_range_flag", full_range,
+        "-o", src, tmp_path / "big.png")
+    ref = tmp_path / "ref.png"
+    run("heif-convert", src, ref)
+    (rc, got), (_, want) = detect(src), detect(ref)
+    assert rc == 0 and got["orientation"] == want["orientation"] == 270
+    assert (got["width"], got["height"]) == (want["width"], want["height"]) == (2400, 2048)
+    assert len(got["faces"]) == len(want["faces"]) >= 1
+    for g, w in zip(got["faces"], want["faces"]):
+        assert np.allclose(g["box"], w["box"], atol=4) and abs(g["score"] - w["score"]) < 0.02
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_containers_rotation_is_part_of_the_picture(tmp_path, fmt):
     stored = face().rotate(90, expand=True)  # 600 x 512, turned a quarter counter-clockwise

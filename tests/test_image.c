@@ -18,6 +18,7 @@
 
 #include "codec/codec.h"
 #include "codec/exif.h"
+#include "codec/format.h"
 #include "geom/image.h"
 #include "geom/resize.h"
 
@@ -946,6 +947,57 @@ static void corrupted_files_never_crash(void **state)
     }
 }
 
+/* A HEIC decoded for the detector at half size, straight from its 4:2:0 planes, against
+ * libheif's own full-size conversion to RGB averaged over the same 2x2 blocks: the same colours
+ * (the file has no nclx: BT.601 full range, libheif's default; test_heif.py checks a file of
+ * heif-enc's, with one). Odd sides: the last row and column are dropped. */
+static void heif_half_size_decode_matches_libheifs_conversion(void **state)
+{
+    (void)state;
+    fu_image src = {0}, full = {0}, half = {0};
+    int w = 2201, h = 2087;
+    assert_int_equal(fu_image_alloc(&src, w, h), FACEUP_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = src.px + (size_t)y * src.stride + 3 * (size_t)x;
+            p[0] = (uint8_t)(x / 9 + y / 17), p[1] = (uint8_t)(128 + 100 * sin(x / 40.0)),
+            p[2] = (uint8_t)((x * y) >> 11);
+        }
+    fu_buf heic = {0};
+    fu_meta none = {{0}, {0}, {0}};
+    char err[FU_ERRLEN];
+    assert_int_equal(fu_format_heic.encode(&src, 0, &none, &heic, err), FACEUP_OK);
+    assert_int_equal(fu_image_decode(NULL, heic.p, heic.n, 1LL << 30, 0, &full, NULL, err),
+                     FACEUP_OK);
+    assert_int_equal(fu_image_decode(NULL, heic.p, heic.n, 1LL << 30, 1024, &half, NULL, err),
+                     FACEUP_OK);
+    assert_int_equal(full.w, w);
+    assert_int_equal(half.w, w / 2);
+    assert_int_equal(half.h, h / 2);
+    double sum = 0;
+    int worst = 0;
+    for (int y = 0; y < half.h; y++)
+        for (int x = 0; x < half.w; x++)
+            for (int c = 0; c < 3; c++) {
+                const uint8_t *f = full.px + (size_t)(2 * y) * full.stride + 6 * (size_t)x + c;
+                int mean = (f[0] + f[3] + f[full.stride] + f[full.stride + 3] + 2) / 4;
+                int d = abs(half.px[(size_t)y * half.stride + 3 * (size_t)x + c] - mean);
+                sum += d;
+                worst = d > worst ? d : worst;
+            }
+    double mean_diff = sum / (3.0 * half.w * half.h);
+    assert_true(mean_diff < 1.0);
+    assert_true(worst <= 24); /* chroma edges: libheif upsamples, the half size does not */
+    /* and no half size where a half would be under min_side: the full decode */
+    assert_int_equal(fu_image_decode(NULL, heic.p, heic.n, 1LL << 30, 1200, &half, NULL, err),
+                     FACEUP_OK);
+    assert_int_equal(half.w, w);
+    fu_buf_free(&heic);
+    fu_image_free(&src);
+    fu_image_free(&full);
+    fu_image_free(&half);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -974,6 +1026,7 @@ int main(void)
         cmocka_unit_test(absurd_header_dimensions_are_refused_before_decoding),
         cmocka_unit_test(animated_webp_is_refused),
         cmocka_unit_test(corrupted_files_never_crash),
+        cmocka_unit_test(heif_half_size_decode_matches_libheifs_conversion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

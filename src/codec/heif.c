@@ -141,14 +141,119 @@ static int decode_item(const heif_file *f, int alpha, struct heif_image **img, c
     return FACEUP_OK;
 }
 
+/* ---- the half-size decode ---------------------------------------------------------------- */
+
+/* The Y'CbCr -> R'G'B' matrix of the image in 16.16 fixed point (cr_r, cb_g, cr_g, cb_b), and
+ * the range: 1 for the matrices whose constants are known here (BT.601, BT.709, BT.2020 NCL,
+ * from the nclx property, or BT.601 full range without one, libheif's default); 0 for any other
+ * (unspecified, identity...): those take libheif's own conversion. */
+typedef struct ycc_matrix {
+    int32_t cr_r, cb_g, cr_g, cb_b;
+    int full_range;
+} ycc_matrix;
+
+static int matrix_of(const heif_file *f, ycc_matrix *mx)
+{
+    struct heif_color_profile_nclx *nclx = NULL, bt601 = {
+        .matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6, .full_range_flag = 1};
+    if (heif_image_handle_get_nclx_color_profile(f->item, &nclx).code != heif_error_Ok || !nclx)
+        nclx = &bt601;
+    double kr = 0, kb = 0;
+    switch (nclx->matrix_coefficients) {
+    case heif_matrix_coefficients_ITU_R_BT_709_5: kr = 0.2126, kb = 0.0722; break;
+    case heif_matrix_coefficients_ITU_R_BT_470_6_System_B_G:
+    case heif_matrix_coefficients_ITU_R_BT_601_6: kr = 0.299, kb = 0.114; break;
+    case heif_matrix_coefficients_ITU_R_BT_2020_2_non_constant_luminance:
+        kr = 0.2627, kb = 0.0593;
+        break;
+    default: break;
+    }
+    mx->full_range = nclx->full_range_flag != 0;
+    if (nclx != &bt601)
+        heif_nclx_color_profile_free(nclx);
+    if (kr == 0)
+        return 0;
+    double kg = 1 - kr - kb, chroma = mx->full_range ? 1.0 : 255.0 / 224.0;
+    mx->cr_r = (int32_t)(2 * (1 - kr) * chroma * 65536 + 0.5);
+    mx->cb_b = (int32_t)(2 * (1 - kb) * chroma * 65536 + 0.5);
+    mx->cb_g = (int32_t)(2 * kb * (1 - kb) / kg * chroma * 65536 + 0.5);
+    mx->cr_g = (int32_t)(2 * kr * (1 - kr) / kg * chroma * 65536 + 0.5);
+    return 1;
+}
+
+#define LIMITED_Y 19077 /* 255/219/4 in 16.16: a sum of 4 lumas of 16..235 to 0..255 */
+
+static uint8_t clamp8(int32_t v)
+{
+    return (uint8_t)(v <= 0 ? 0 : v >= 255 << 16 ? 255 : (v + 32768) >> 16);
+}
+
+/* One output row: each pixel from a 2x2 block of luma (its mean) and the 4:2:0 chroma sample
+ * that covers exactly that block. */
+static void half_row(const uint8_t *y0, const uint8_t *y1, const uint8_t *cb, const uint8_t *cr,
+                     int w, const ycc_matrix *mx, uint8_t *out)
+{
+    for (int x = 0; x < w; x++) {
+        int32_t sum = y0[2 * x] + y0[2 * x + 1] + y1[2 * x] + y1[2 * x + 1];
+        int32_t y = mx->full_range ? sum << 14 : (sum - 64) * LIMITED_Y; /* mean, stretched */
+        int32_t u = cb[x] - 128, v = cr[x] - 128;
+        out[3 * x] = clamp8(y + mx->cr_r * v);
+        out[3 * x + 1] = clamp8(y - mx->cb_g * u - mx->cr_g * v);
+        out[3 * x + 2] = clamp8(y + mx->cb_b * u);
+    }
+}
+
+/* The image at half its size, straight from its decoded 4:2:0 planes: libheif's conversion to
+ * RGB at full size (and its 36 MB for a 12 MP photo) is skipped. Taken when both halves are
+ * still >= min_side, the samples have 8 bits, there is no alpha and the matrix is known;
+ * returns 1 when it is not taken (nothing decoded). */
+static int decode_half(const heif_file *f, int min_side, fu_image *out, char *err)
+{
+    ycc_matrix mx;
+    int w = heif_image_handle_get_width(f->item) / 2, h = heif_image_handle_get_height(f->item) / 2;
+    if (min_side <= 0 || w < min_side || h < min_side ||
+        heif_image_handle_has_alpha_channel(f->item) ||
+        heif_image_handle_get_luma_bits_per_pixel(f->item) != 8 ||
+        heif_image_handle_get_chroma_bits_per_pixel(f->item) != 8 || !matrix_of(f, &mx))
+        return 1;
+    struct heif_image *img = NULL;
+    struct heif_error e = heif_decode_image(f->item, &img, heif_colorspace_YCbCr, heif_chroma_420,
+                                            NULL);
+    if (e.code != heif_error_Ok)
+        return fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
+                                                                         : FACEUP_ERR_DECODE,
+                      "damaged HEIF data: %s", e.message);
+    int ys, cbs, crs, rc = FACEUP_OK;
+    const uint8_t *py = heif_image_get_plane_readonly(img, heif_channel_Y, &ys),
+                  *pcb = heif_image_get_plane_readonly(img, heif_channel_Cb, &cbs),
+                  *pcr = heif_image_get_plane_readonly(img, heif_channel_Cr, &crs);
+    if (!py || !pcb || !pcr || heif_image_get_width(img, heif_channel_Y) / 2 != w ||
+        heif_image_get_height(img, heif_channel_Y) / 2 != h ||
+        heif_image_get_bits_per_pixel_range(img, heif_channel_Y) != 8)
+        rc = fu_err(err, FACEUP_ERR_DECODE, "damaged HEIF: decoded planes are not the header's");
+    else if (fu_image_reserve(out, w, h, 3) != FACEUP_OK)
+        rc = fu_err(err, FACEUP_ERR_NOMEM, "out of memory for a %dx%d image", w, h);
+    for (int y = 0; rc == FACEUP_OK && y < h; y++)
+        half_row(py + (size_t)(2 * y) * (size_t)ys, py + (size_t)(2 * y + 1) * (size_t)ys,
+                 pcb + (size_t)y * (size_t)cbs, pcr + (size_t)y * (size_t)crs, w, &mx,
+                 out->px + (size_t)y * (size_t)out->stride);
+    heif_image_release(img);
+    return rc;
+}
+
+/* 8-bit RGB; at half size when min_side allows (decode_half), else libheif's conversion. */
 static int decode(fu_codec *c, const uint8_t *d, size_t n, long long max_pixels, int min_side,
                   fu_image *out, char *err)
 {
     (void)c;
-    (void)min_side; /* no reduced decode in HEVC or AV1 */
     heif_file f;
     struct heif_image *img = NULL;
     int rc = file_open(d, n, max_pixels, &f, err);
+    if (rc == FACEUP_OK && (rc = decode_half(&f, min_side, out, err)) != 1) {
+        file_close(&f);
+        return rc;
+    }
+    rc = rc == 1 ? FACEUP_OK : rc; /* not taken: the full-size decode */
     int alpha = rc == FACEUP_OK && heif_image_handle_has_alpha_channel(f.item);
     if (rc == FACEUP_OK)
         rc = decode_item(&f, alpha, &img, err);
