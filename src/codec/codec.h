@@ -57,8 +57,9 @@ int fu_image_probe(const uint8_t *data, size_t size, long long max_pixels, fu_pr
  * zeroed). `c` keeps the decoder between calls; NULL decodes with a temporary one. For JPEG,
  * when min_side > 0, the smallest DCT scaling factor is used whose output still has both sides
  * >= min_side (or the full size when none does), so large photos are never decoded at full
- * resolution. Alpha is composited over black; 16-bit is reduced to 8; palette, grayscale and
- * CMYK are converted. The pixel limit is checked before any decode. Data that ends early or is
+ * resolution; for HEIC and AVIF (8-bit 4:2:0 without alpha, a known matrix), half the size when
+ * both halves are >= min_side, straight from the Y'CbCr planes. Alpha is composited over
+ * black; 16-bit is reduced to 8; palette, grayscale and CMYK are converted. The pixel limit is checked before any decode. Data that ends early or is
  * corrupt anywhere (libjpeg warnings included) is FACEUP_ERR_DECODE; animated WebP is
  * FACEUP_ERR_FORMAT. info (may be NULL) gets what fu_image_probe says, so its width/height are
  * the stored size even when JPEG decoding was reduced. On failure `out` holds no picture
