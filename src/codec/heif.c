@@ -156,7 +156,12 @@ static int matrix_of(const heif_file *f, ycc_matrix *mx)
 {
     struct heif_color_profile_nclx *nclx = NULL, bt601 = {
         .matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6, .full_range_flag = 1};
-    if (heif_image_handle_get_nclx_color_profile(f->item, &nclx).code != heif_error_Ok || !nclx)
+    struct heif_error e = heif_image_handle_get_nclx_color_profile(f->item, &nclx);
+    if (e.code != heif_error_Ok && nclx) { /* a profile libheif could not make sense of */
+        heif_nclx_color_profile_free(nclx);
+        return 0;
+    }
+    if (e.code != heif_error_Ok || !nclx)
         nclx = &bt601;
     double kr = 0, kb = 0;
     switch (nclx->matrix_coefficients) {
