@@ -143,20 +143,22 @@ static int decode_item(const heif_file *f, int alpha, struct heif_image **img, c
 
 /* ---- the half-size decode ---------------------------------------------------------------- */
 
-/* The Y'CbCr -> R'G'B' matrix of the image in 16.16 fixed point (cr_r, cb_g, cr_g, cb_b), and
- * the range: 1 for the matrices whose constants are known here (BT.601, BT.709, BT.2020 NCL,
- * from the nclx property, or BT.601 full range without one, libheif's default); 0 for any other
- * (unspecified, identity...): those take libheif's own conversion. */
+/* The Y'CbCr -> R'G'B' matrix of a decoded image in 16.16 fixed point (cr_r, cb_g, cr_g, cb_b),
+ * and the range: 1 for the matrices whose constants are known here (BT.601, BT.709, BT.2020
+ * NCL, or BT.601 full range without a profile, libheif's default); 0 for any other
+ * (unspecified, identity...): those take libheif's own conversion. The profile is the decoded
+ * image's, the one libheif's conversion uses: for AV1 it comes from the bitstream and can
+ * differ from the file's colr box. */
 typedef struct ycc_matrix {
     int32_t cr_r, cb_g, cr_g, cb_b;
     int full_range;
 } ycc_matrix;
 
-static int matrix_of(const heif_file *f, ycc_matrix *mx)
+static int matrix_of(const struct heif_image *img, ycc_matrix *mx)
 {
     struct heif_color_profile_nclx *nclx = NULL, bt601 = {
         .matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6, .full_range_flag = 1};
-    struct heif_error e = heif_image_handle_get_nclx_color_profile(f->item, &nclx);
+    struct heif_error e = heif_image_get_nclx_color_profile(img, &nclx);
     if (e.code != heif_error_Ok && nclx) { /* a profile libheif could not make sense of */
         heif_nclx_color_profile_free(nclx);
         return 0;
@@ -219,7 +221,7 @@ static int decode_half(const heif_file *f, int min_side, fu_image *out, char *er
     if (min_side <= 0 || w < min_side || h < min_side ||
         heif_image_handle_has_alpha_channel(f->item) ||
         heif_image_handle_get_luma_bits_per_pixel(f->item) != 8 ||
-        heif_image_handle_get_chroma_bits_per_pixel(f->item) != 8 || !matrix_of(f, &mx))
+        heif_image_handle_get_chroma_bits_per_pixel(f->item) != 8)
         return 1;
     struct heif_image *img = NULL;
     struct heif_error e = heif_decode_image(f->item, &img, heif_colorspace_YCbCr, heif_chroma_420,
@@ -228,6 +230,10 @@ static int decode_half(const heif_file *f, int min_side, fu_image *out, char *er
         return fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
                                                                          : FACEUP_ERR_DECODE,
                       "damaged HEIF data: %s", e.message);
+    if (!matrix_of(img, &mx)) { /* rare: decoded again, converted by libheif */
+        heif_image_release(img);
+        return 1;
+    }
     int ys, cbs, crs, rc = FACEUP_OK;
     const uint8_t *py = heif_image_get_plane_readonly(img, heif_channel_Y, &ys),
                   *pcb = heif_image_get_plane_readonly(img, heif_channel_Cb, &cbs),
