@@ -112,7 +112,8 @@ static int add(list *l, const char *path, const char *rel, const char *error)
 static int is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    static const char *const ext[] = {".jpg", ".jpeg", ".jpe", ".png", ".webp", NULL};
+    static const char *const ext[] = {".jpg",  ".jpeg", ".jpe", ".png", ".webp",
+                                      ".heic", ".heif", ".hif", ".avif", NULL};
     for (int i = 0; dot && ext[i]; i++)
         if (!strcasecmp(dot, ext[i]))
             return 1;
@@ -227,7 +228,7 @@ static int refuse_collisions(list *l)
 /* With --format, the outputs under OUTDIR are named for their format: a/b.jpg -> a/b.png. */
 static int rename_outputs(list *l, faceup_format format)
 {
-    static const char *const ext[] = {"", ".jpg", ".png", ".webp"};
+    static const char *const ext[] = {"", ".jpg", ".png", ".webp", ".heic", ".avif"};
     for (int i = 0; i < l->n && format != FACEUP_FORMAT_SAME; i++) {
         char *rel = l->v[i].rel;
         if (!rel)
@@ -752,8 +753,9 @@ static void usage(FILE *to)
             "finds) is rotated N counter-clockwise as displayed; its EXIF Orientation is baked\n"
             "into the same single transform and the tag set to 1. JPEGs are rotated without loss\n"
             "when their size allows (else re-encoded (lossy) with their own quantisation tables),\n"
-            "PNG and lossless WebP exactly, lossy WebP re-encoded (lossy) at its own quality;\n"
-            "each line says which. EXIF, ICC, XMP and comments are kept. Undecided images are\n"
+            "PNG and lossless WebP exactly, lossy WebP re-encoded (lossy) at its own quality,\n"
+            "HEIC and AVIF always re-encoded (lossy, quality 90, the container's rotation baked\n"
+            "in); each line says which. EXIF, ICC, XMP and comments are kept. Undecided images are\n"
             "left as they are. Errors go to stderr (to stdout, in \"error\", with --json).\n"
             "\n"
             "  -o, --output DIR        write the images under DIR: a FILE as DIR/its name, the\n"
@@ -764,8 +766,8 @@ static void usage(FILE *to)
             "      --force             with --in-place, replace those anyway: the file becomes\n"
             "                          yours, and only the name given gets the new image\n"
             "  -n, --dry-run           only report what would change\n"
-            "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp files; hidden\n"
-            "                          entries and symbolic links are skipped)\n"
+            "  -r, --recursive         walk folders (.jpg .jpeg .jpe .png .webp .heic .heif .hif\n"
+            "                          .avif files; hidden entries and symbolic links skipped)\n"
             "  -j, --jobs N            images fixed in parallel (default: number of CPUs)\n"
             "      --min-confidence X  turn only when the decision's confidence is at least X\n"
             "                          (default 0.5)\n"
@@ -779,11 +781,12 @@ static void usage(FILE *to)
             "                          that is a re-encode (lossy)). A rotated image always has\n"
             "                          its tag baked in\n"
             "      --lossless-only     never re-encode: an image that cannot be turned without\n"
-            "                          it (a JPEG of partial MCUs, lossy WebP) is left as it is,\n"
-            "                          not written, and reported as needs_reencode (exit 3)\n"
-            "      --format F          write every image as F: jpeg, png, webp, or same (the\n"
-            "                          input's, the default); with -o only, named .jpg .png\n"
-            "                          .webp. Always a re-encode\n"
+            "                          it (a JPEG of partial MCUs, lossy WebP, HEIC, AVIF) is left\n"
+            "                          as it is, not written, and reported as needs_reencode\n"
+            "                          (exit 3)\n"
+            "      --format F          write every image as F: jpeg, png, webp, heic, avif, or\n"
+            "                          same (the input's, the default); with -o only, named\n"
+            "                          .jpg .png .webp .heic .avif. Always a re-encode\n"
             "      --strip-metadata    drop EXIF, ICC profiles, XMP, comments and text\n"
             "      --json              one JSON object per input on stdout: the `detect --json`\n"
             "                          fields plus action, rotated_ccw, exif_baked, method,\n"
@@ -806,8 +809,8 @@ static void usage(FILE *to)
 
 static int parse_format(const char *s, faceup_format *out)
 {
-    static const char *const names[] = {"same", "jpeg", "png", "webp"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"same", "jpeg", "png", "webp", "heic", "avif"};
+    for (int i = 0; i < 6; i++)
         if (!strcmp(s, names[i]) || (i == FACEUP_FORMAT_JPEG && !strcmp(s, "jpg"))) {
             *out = (faceup_format)i;
             return 0;
@@ -863,7 +866,7 @@ static int parse_options(int argc, char **argv, options *o, int *recursive, long
             break;
         case 'T':
             if (parse_format(optarg, &o->format))
-                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp or same\n"), -1;
+                return fprintf(stderr, "faceup fix: --format wants jpeg, png, webp, heic, avif or same\n"), -1;
             break;
         case 'O': {
             long long v;

@@ -54,7 +54,7 @@ typedef enum faceup_status {
     FACEUP_OK = 0,
     FACEUP_ERR_ARGUMENT = -1,    /* a NULL pointer, an unknown parameter or a value out of range */
     FACEUP_ERR_NOMEM = -2,       /* an allocation failed */
-    FACEUP_ERR_FORMAT = -3,      /* not an image faceup reads (JPEG, PNG, WebP) */
+    FACEUP_ERR_FORMAT = -3,      /* not an image faceup reads (JPEG, PNG, WebP, HEIC, AVIF) */
     FACEUP_ERR_DECODE = -4,      /* a known format, but damaged or truncated */
     FACEUP_ERR_TOO_MANY_PIXELS = -5, /* width x height over FACEUP_PARAM_MAX_PIXELS, or the memory its
                                         decode or fix would take over FACEUP_PARAM_MAX_MEMORY (both
@@ -105,7 +105,11 @@ typedef enum faceup_format {
     FACEUP_FORMAT_SAME = 0, /* as an output format: the input's own */
     FACEUP_FORMAT_JPEG = 1,
     FACEUP_FORMAT_PNG = 2,
-    FACEUP_FORMAT_WEBP = 3
+    FACEUP_FORMAT_WEBP = 3,
+    FACEUP_FORMAT_HEIC = 4, /* HEIF with HEVC (iPhone, many Android phones); read and written with
+                               libheif. The container's rotation and mirror (irot, imir) are part
+                               of the picture; an EXIF Orientation inside a HEIF is never applied */
+    FACEUP_FORMAT_AVIF = 5  /* HEIF with AV1, the same rules */
 } faceup_format;
 
 /* Layout of raw pixels given to faceup_detect_pixels(): 8 bits per channel. */
@@ -159,7 +163,8 @@ typedef enum faceup_fix_path {
     FACEUP_FIX_REENCODED = 2  /* pixels turned and re-encoded, which is lossy: a JPEG whose size
                                  is not a whole number of MCUs (with the source's own quantisation
                                  tables and sampling, never dropping edge pixels), lossy WebP at
-                                 its estimated source quality, or any change of format */
+                                 its estimated source quality, HEIC and AVIF always (encoded anew at
+                                 quality 90, without irot/imir), or any change of format */
 } faceup_fix_path;
 
 /* What a fix could not carry into its output, reported in faceup_fixed.dropped (bit flags). */
@@ -228,7 +233,7 @@ FACEUP_API double faceup_get_param(const faceup *h, faceup_param param);
  * until the next call on it. */
 FACEUP_API const char *faceup_errmsg(const faceup *h);
 
-/* Decide the orientation of an encoded image (JPEG, PNG or WebP) held in memory. On success,
+/* Decide the orientation of an encoded image (JPEG, PNG, WebP, HEIC or AVIF) held in memory. On success,
  * *result points to a new faceup_result the caller frees with faceup_result_free(); on failure
  * *result is NULL. */
 FACEUP_API int faceup_detect(faceup *h, const void *data, size_t size, faceup_result **result);

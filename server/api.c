@@ -115,7 +115,8 @@ int srv_api_check_head(srv_image_request *req, srv_endpoint ep, const srv_reques
     }
     if (req->ctype.kind == SRV_MEDIA_OTHER) {
         srv_reply_error(err, 415, "unsupported_media_type",
-                       "send image/jpeg, image/png, image/webp, application/octet-stream or "
+                       "send image/jpeg, image/png, image/webp, image/heic, image/heif, "
+                       "image/avif, application/octet-stream or "
                        "multipart/form-data with a 'file' field");
         return -1;
     }
@@ -231,6 +232,8 @@ static const char *media_type(faceup_format f)
     switch (f) {
     case FACEUP_FORMAT_PNG: return "image/png";
     case FACEUP_FORMAT_WEBP: return "image/webp";
+    case FACEUP_FORMAT_HEIC: return "image/heic";
+    case FACEUP_FORMAT_AVIF: return "image/avif";
     default: return "image/jpeg";
     }
 }

@@ -197,7 +197,8 @@ static int ctype_param(void *ctx, const char *name, size_t name_len, const char 
 int srv_parse_content_type(const char *value, srv_content_type *out, const char **why)
 {
     static const char *const images[] = {"image/jpeg", "image/jpg", "image/pjpeg", "image/png",
-                                          "image/webp", "application/octet-stream"};
+                                          "image/webp", "image/heic", "image/heif",
+                                          "image/avif", "application/octet-stream"};
     memset(out, 0, sizeof *out);
     out->kind = SRV_MEDIA_IMAGE;
     if (!value)

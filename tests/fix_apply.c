@@ -1,7 +1,8 @@
 /*
  * fix_apply.c - test tool: faceup_fix without the detector (fu_fix_apply), for test_fix_cli.py.
  *
- *     fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp] [--exif keep|bake]
+ *     fix_apply IN OUT TURN [--strip] [--lossless-only] [--format jpeg|png|webp|heic|avif]
+ *                           [--exif keep|bake]
  *
  * TURN is the detector's answer to pretend: 0/90/180/270 (the displayed image is turned that
  * much clockwise), or -1 for undecided. Prints {"path": ..., "rotated": ..., "format": ...} and
@@ -32,10 +33,11 @@ static unsigned char *slurp(const char *path, size_t *n)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: fix_apply IN OUT TURN [--strip] [--format jpeg|png|webp] "
-                "[--exif keep|bake]\n");
+        fprintf(stderr, "usage: fix_apply IN OUT TURN [--strip] [--lossless-only] "
+                "[--format FORMAT] [--exif keep|bake]\n");
         return 2;
     }
+    static const char *const formats[] = {"same", "jpeg", "png", "webp", "heic", "avif"};
     faceup *h = faceup_create();
     for (int i = 4; i < argc; i++) {
         if (!strcmp(argv[i], "--strip"))
@@ -44,9 +46,11 @@ int main(int argc, char **argv)
             faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, !strcmp(argv[++i], "bake"));
         else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
             const char *f = argv[++i];
-            faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT,
-                             !strcmp(f, "jpeg") ? FACEUP_FORMAT_JPEG
-                             : !strcmp(f, "png") ? FACEUP_FORMAT_PNG : FACEUP_FORMAT_WEBP);
+            for (int k = 1; k < 6; k++)
+                if (!strcmp(f, formats[k]))
+                    faceup_set_param(h, FACEUP_PARAM_OUTPUT_FORMAT, k);
+        } else if (!strcmp(argv[i], "--lossless-only")) {
+            faceup_set_param(h, FACEUP_PARAM_LOSSLESS_ONLY, 1);
         }
     }
     size_t n;
@@ -63,8 +67,10 @@ int main(int argc, char **argv)
         rc = fu_fix_apply(h, "fix_apply", data, n, &probe, atoi(argv[3]), &f);
     else
         fprintf(stderr, "%s\n", err);
-    if (rc != FACEUP_OK) {
+    if (rc != FACEUP_OK) { /* freed, so that a run under LeakSanitizer fails on leaks only */
         fprintf(stderr, "%s\n", faceup_errmsg(h));
+        free(data);
+        faceup_destroy(h);
         return 1;
     }
     FILE *o = fopen(argv[2], "wb");
@@ -73,9 +79,9 @@ int main(int argc, char **argv)
         return 1;
     }
     static const char *const paths[] = {"unchanged", "lossless", "reencoded"};
-    static const char *const formats[] = {"same", "jpeg", "png", "webp"};
-    printf("{\"path\": \"%s\", \"rotated\": %d, \"format\": \"%s\", \"exif_transform\": %d}\n",
-           paths[f.path], f.rotated, formats[f.format], f.exif_transform);
+    printf("{\"path\": \"%s\", \"rotated\": %d, \"format\": \"%s\", \"exif_transform\": %d, "
+           "\"reencode_refused\": %d}\n",
+           paths[f.path], f.rotated, formats[f.format], f.exif_transform, f.reencode_refused);
     free(f.data);
     free(data);
     faceup_destroy(h);

@@ -455,9 +455,9 @@ def test_detect_table_says_orientation_clockwise_and_errors_go_to_stderr(built, 
     assert lines[0].split() == ["FILE", "ORIENTATION", "CONFIDENCE", "FACES", "EXIF"]
     assert [line.split()[1:3] for line in lines[1:]] == [["90", "clockwise"], ["90", "clockwise"],
                                                          ["0", "(upright)"]]
-    assert r.stderr == f"{bad}: error: not a JPEG, PNG or WebP image\n"  # no "faceup_detect():"
+    assert r.stderr == f"{bad}: error: not a JPEG, PNG, WebP, HEIC or AVIF image\n"  # no "faceup_detect():"
     rec = json.loads(run(FACEUP, "detect", "--json", bad, check=False).stdout)
-    assert rec["error"] == "not a JPEG, PNG or WebP image"
+    assert rec["error"] == "not a JPEG, PNG, WebP, HEIC or AVIF image"
 
 
 def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_method(built,
@@ -475,7 +475,7 @@ def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_m
         f" -> {out / 'partial.jpg'}",
         f"{up}: orientation 0 (upright); not rotated -> {out / 'up.jpg'}",
     ]
-    assert r.stderr.startswith(f"{bad}: error: not a JPEG, PNG or WebP image\n"
+    assert r.stderr.startswith(f"{bad}: error: not a JPEG, PNG, WebP, HEIC or AVIF image\n"
                                "faceup fix: 2 rotated, 1 already upright, 0 undecided, 1 errors")
     r = run(FACEUP, "fix", "--dry-run", cw90, up)
     assert r.stdout.splitlines() == [
@@ -490,7 +490,7 @@ def test_fix_lines_say_orientation_then_the_counter_clockwise_rotation_and_the_m
         (90, "rotated", 90, None, "reencoded_lossy", 270, "reencoded"),  # rotated, path: deprecated
         (0, "upright", 0, None, "unchanged", 0, "unchanged"),
         (None, "error", 0, None, "unchanged", 0, "unchanged")]
-    assert recs[3]["error"] == "not a JPEG, PNG or WebP image"
+    assert recs[3]["error"] == "not a JPEG, PNG, WebP, HEIC or AVIF image"
 
 
 def mpf_jpeg(im, path):

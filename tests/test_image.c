@@ -18,6 +18,9 @@
 
 #include "codec/codec.h"
 #include "codec/exif.h"
+#include "codec/format.h"
+
+#include <libheif/heif.h>
 #include "geom/image.h"
 #include "geom/resize.h"
 
@@ -1078,6 +1081,104 @@ static void corrupted_files_never_crash(void **state)
     }
 }
 
+static struct heif_error heif_to_buf(struct heif_context *ctx, const void *data, size_t size,
+                                     void *buf)
+{
+    (void)ctx;
+    assert_int_equal(fu_buf_put(buf, data, size), FACEUP_OK);
+    return (struct heif_error){heif_error_Ok, heif_suberror_Unspecified, ""};
+}
+
+/* A HEIF of w x h synthetic pixels, encoded by libheif as `codec` with the nclx profile
+ * (matrix, full range) set on the image, or none when matrix < 0. */
+static void synthetic_heif(int w, int h, enum heif_compression_format codec, int matrix,
+                           int full_range, fu_buf *out)
+{
+    struct heif_image *img = NULL;
+    int stride;
+    assert_int_equal(heif_image_create(w, h, heif_colorspace_RGB, heif_chroma_interleaved_RGB,
+                                       &img).code, heif_error_Ok);
+    assert_int_equal(heif_image_add_plane(img, heif_channel_interleaved, w, h, 8).code,
+                     heif_error_Ok);
+    uint8_t *px = heif_image_get_plane(img, heif_channel_interleaved, &stride);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = px + (size_t)y * stride + 3 * (size_t)x;
+            p[0] = (uint8_t)(x / 9 + y / 17), p[1] = (uint8_t)(128 + 100 * sin(x / 40.0)),
+            p[2] = (uint8_t)((x * y) >> 11);
+        }
+    struct heif_color_profile_nclx *nclx = heif_nclx_color_profile_alloc();
+    nclx->matrix_coefficients = (enum heif_matrix_coefficients)matrix;
+    nclx->full_range_flag = (uint8_t)full_range;
+    if (matrix >= 0)
+        heif_image_set_nclx_color_profile(img, nclx);
+    struct heif_context *ctx = heif_context_alloc();
+    struct heif_encoder *enc = NULL;
+    assert_int_equal(heif_context_get_encoder_for_format(ctx, codec, &enc).code, heif_error_Ok);
+    heif_encoder_set_lossy_quality(enc, 90);
+    assert_int_equal(heif_context_encode_image(ctx, img, enc, NULL, NULL).code, heif_error_Ok);
+    struct heif_writer writer = {1, heif_to_buf};
+    memset(out, 0, sizeof *out);
+    assert_int_equal(heif_context_write(ctx, &writer, out).code, heif_error_Ok);
+    heif_nclx_color_profile_free(nclx);
+    heif_encoder_release(enc);
+    heif_image_release(img);
+    heif_context_free(ctx);
+}
+
+/* A HEIF decoded for the detector at half size, straight from its 4:2:0 planes, against
+ * libheif's own full-size conversion to RGB averaged over the same 2x2 blocks: the same colours
+ * for each matrix the half size knows (BT.601, BT.709, BT.2020 NCL), full and limited range,
+ * and without an nclx profile (libheif's default). Odd sides: the last row and column are
+ * dropped. */
+static void heif_half_size_decode_matches_libheifs_conversion(void **state)
+{
+    (void)state;
+    static const struct { int codec, matrix, full_range; } cases[] = {
+        {heif_compression_HEVC, -1, 1}, {heif_compression_AV1, 6, 1},
+        {heif_compression_AV1, 1, 1},   {heif_compression_AV1, 6, 0},
+        {heif_compression_AV1, 1, 0},   {heif_compression_AV1, 9, 1},
+        {heif_compression_HEVC, 6, 0},
+    };
+    int w = 2201, h = 2087;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        fu_image full = {0}, half = {0};
+        fu_buf heif = {0};
+        char err[FU_ERRLEN];
+        synthetic_heif(w, h, cases[k].codec, cases[k].matrix, cases[k].full_range, &heif);
+        assert_int_equal(fu_image_decode(NULL, heif.p, heif.n, 1LL << 30, 0, &full, NULL, err),
+                         FACEUP_OK);
+        assert_int_equal(fu_image_decode(NULL, heif.p, heif.n, 1LL << 30, 1024, &half, NULL,
+                                         err), FACEUP_OK);
+        assert_int_equal(full.w, w);
+        assert_int_equal(half.w, w / 2);
+        assert_int_equal(half.h, h / 2);
+        double sum = 0;
+        int worst = 0;
+        for (int y = 0; y < half.h; y++)
+            for (int x = 0; x < half.w; x++)
+                for (int c = 0; c < 3; c++) {
+                    const uint8_t *f = full.px + (size_t)(2 * y) * full.stride + 6 * (size_t)x + c;
+                    int mean = (f[0] + f[3] + f[full.stride] + f[full.stride + 3] + 2) / 4;
+                    int d = abs(half.px[(size_t)y * half.stride + 3 * (size_t)x + c] - mean);
+                    sum += d;
+                    worst = d > worst ? d : worst;
+                }
+        double mean_diff = sum / (3.0 * half.w * half.h);
+        printf("# matrix %d, full range %d: mean difference %.3f, worst %d\n", cases[k].matrix,
+               cases[k].full_range, mean_diff, worst);
+        assert_true(mean_diff < 0.6);
+        assert_true(worst <= 4);
+        /* no half size where a half would be under min_side: the full decode */
+        assert_int_equal(fu_image_decode(NULL, heif.p, heif.n, 1LL << 30, 1200, &half, NULL,
+                                         err), FACEUP_OK);
+        assert_int_equal(half.w, w);
+        fu_buf_free(&heif);
+        fu_image_free(&full);
+        fu_image_free(&half);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1107,6 +1208,7 @@ int main(void)
         cmocka_unit_test(costs_follow_decoded_pixels_not_encoded_bytes),
         cmocka_unit_test(animated_webp_is_refused),
         cmocka_unit_test(corrupted_files_never_crash),
+        cmocka_unit_test(heif_half_size_decode_matches_libheifs_conversion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

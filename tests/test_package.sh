@@ -118,7 +118,7 @@ dpkg-deb -e "$deb" "$work/control"
 grep -qx /etc/default/faceup "$work/control/conffiles" || fail "/etc/default/faceup is not a conffile"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libturbojpeg0 libjpeg62-turbo libpng16-16 libwebp7 libwebpmux3 \
-    libmicrohttpd12; do
+    libheif1 libmicrohttpd12; do
     [[ ", $depends," == *", $lib "* ]] || fail "Depends lacks $lib: $depends"
 done
 echo "ok: ${#required[@]} files, conffiles, Depends: $depends"

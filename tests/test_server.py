@@ -333,6 +333,29 @@ def test_fix_turns_a_face_turned_90_back_upright(server, images):
     assert status == 200 and json.loads(again)["orientation"] == 0
 
 
+def heif(img, tmp_path, suffix):
+    """img as HEIC or AVIF, written by libheif's heif-enc (libheif-examples)."""
+    src, out = tmp_path / "src.png", tmp_path / ("out" + suffix)
+    img.save(src)
+    subprocess.run(["heif-enc", "-q", "90", "-o", str(out), str(src)], check=True,
+                   capture_output=True)
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("ctype,suffix", [("image/heic", ".heic"), ("image/avif", ".avif")])
+def test_fix_heic_and_avif_come_back_reencoded_in_their_type(server, images, tmp_path, ctype,
+                                                             suffix):
+    body = heif(images["hopper"].rotate(-90, expand=True), tmp_path, suffix)
+    status, headers, out = post(server, "/v1/fix", body, ctype)
+    assert status == 200 and headers["content-type"] == ctype
+    assert headers["x-faceup-rotated"] == "270" and headers["x-faceup-path"] == "reencoded"
+    status, _, again = post(server, "/v1/detect", out, "image/heif")
+    assert status == 200 and json.loads(again)["orientation"] == 0
+    assert (json.loads(again)["width"], json.loads(again)["height"]) == (512, 600)
+    status, _, err = post(server, "/v1/detect", body[:600], ctype)
+    assert status == 422 and error_code(err) == "undecodable_image"
+
+
 def test_fix_png_from_a_form_is_lossless(server, images):
     body, ctype = multipart([("file", "astronaut270.png", images["astronaut270.png"])])
     status, headers, out = post(server, "/v1/fix", body, ctype)

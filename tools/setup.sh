@@ -9,6 +9,7 @@ SUDO=""
 APT_PACKAGES=(
   build-essential cmake pkg-config clang llvm
   libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libpng-dev libwebp-dev libmicrohttpd-dev libcmocka-dev
+  libheif-dev libheif-examples  # libheif1 1.15 with its codecs built in: libde265 (HEIC), x265, dav1d, libaom (AVIF)
   python3 python3-venv python3-pip python3-torch python3-numpy python3-pil
   curl chromium imagemagick
 )

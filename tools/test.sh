@@ -29,7 +29,7 @@ echo "== 3. test suite under ASan + UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFACEUP_SANITIZE=ON -DFACEUP_MODEL="$model"
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-   ctest --output-on-failure -j 2)
+   LSAN_OPTIONS="suppressions=$PWD/../tools/lsan.supp" ctest --output-on-failure -j 2)
 
 echo "== 4. Debian package"
 bash tests/test_package.sh

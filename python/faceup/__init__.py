@@ -64,7 +64,7 @@ def _detector() -> Detector:
 
 
 def detect(image: AnyImage) -> Result:
-    """How `image` is turned: bytes/bytearray/memoryview of an encoded JPEG, PNG or WebP; a
+    """How `image` is turned: bytes/bytearray/memoryview of an encoded JPEG, PNG, WebP, HEIC or AVIF; a
     path; a uint8 numpy array (H x W gray, H x W x 3 RGB, H x W x 4 RGBA, any strides); or a
     PIL image. Raises a faceup.Error subclass for what it cannot read (see Detector.detect)."""
     return _detector().detect(image)
@@ -76,7 +76,8 @@ def fix(data: Encoded | PathLike, *, min_confidence: float = 0.5, keep_metadata:
     """The encoded image `data` (bytes-like, or a path) handed back upright, as `faceup fix`
     does it: rotated only when decided with confidence >= min_confidence, losslessly where the
     format allows, EXIF Orientation baked in and reset to 1, metadata kept unless
-    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp").
+    keep_metadata=False, in the input's format unless output_format ("jpeg", "png", "webp",
+    "heic", "avif").
     An image upright as displayed keeps its EXIF Orientation unless bake_exif=True. With
     lossless_only=True nothing is re-encoded: what needs it comes back unchanged, with
     reencode_refused set."""

@@ -1,7 +1,7 @@
 """faceup.Detector: one library handle, its parameters, and the images it takes.
 
 Inputs, and what the library gets:
-  bytes, bytearray, memoryview   an encoded file (JPEG, PNG, WebP): faceup_detect
+  bytes, bytearray, memoryview   an encoded file (JPEG, PNG, WebP, HEIC, AVIF): faceup_detect
   str, os.PathLike               a file, read whole: faceup_detect, "file" set in the JSON
   numpy.ndarray (uint8)          H x W or H x W x 1 gray, H x W x 3 RGB, H x W x 4 RGBA, any
                                  strides: faceup_detect_pixels (rows passed in place when
@@ -39,8 +39,8 @@ P = TypeVar("P", "numpy.ndarray", "PIL.Image.Image")
 
 # faceup_pixel_format, faceup_format, faceup_fix_path (include/faceup.h)
 _RGB, _RGBA, _GRAY = 0, 2, 4
-_FORMATS = {"jpeg": 1, "png": 2, "webp": 3}
-_FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp"}
+_FORMATS = {"jpeg": 1, "png": 2, "webp": 3, "heic": 4, "avif": 5}
+_FORMAT_NAMES: dict[int, Format] = {1: "jpeg", 2: "png", 3: "webp", 4: "heic", 5: "avif"}
 _METHODS: tuple[Method, ...] = ("unchanged", "lossless", "reencoded_lossy")
 # faceup_dropped: (flag, faceup_dropped_str)
 _DROPPED = ((1, "mpf"), (2, "trailing_data"), (4, "exif_thumbnail"))
@@ -71,7 +71,7 @@ def _param_value(name: str, kind: str, value: Any) -> float:
             raise TypeError
         return float(value)
     except (TypeError, KeyError):
-        want = {"bool": "True or False", "format": 'None, "jpeg", "png" or "webp"',
+        want = {"bool": "True or False", "format": 'None, "jpeg", "png", "webp", "heic" or "avif"',
                 "int": "an int", "real": "a number"}[kind]
         raise ArgumentError(f"faceup.Detector(): {name} wants {want}, not {value!r}") from None
 
@@ -90,7 +90,7 @@ class Detector:
       max_bytes       largest encoded input in bytes (268,435,456)
       min_confidence  fix/upright turn only when confidence >= this (0.5)
       keep_metadata   fix keeps EXIF/ICC/XMP/comments (True)
-      output_format   fix writes "jpeg", "png" or "webp"; None keeps the input's format
+      output_format   fix writes "jpeg", "png", "webp", "heic" or "avif"; None keeps the input's format
       face_threshold  lowest detector score listed as a face (0.5)
       detail          longest side in pixels of the finest face search, 192..16384 (640)
       lossless_only   fix never re-encodes: what needs it is handed back unchanged, with

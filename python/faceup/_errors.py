@@ -34,7 +34,7 @@ class OutOfMemoryError(Error, MemoryError):
 
 
 class FormatError(Error, ValueError):
-    """FACEUP_ERR_FORMAT: not an image faceup reads (JPEG, PNG, WebP); empty input too."""
+    """FACEUP_ERR_FORMAT: not an image faceup reads (JPEG, PNG, WebP, HEIC, AVIF); empty input too."""
     status = -3
 
 

@@ -14,7 +14,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".webp", ".heic", ".heif", ".hif", ".avif")
 MAX_DEPTH = 64
 PATH_MAX = 4096
 Path = bytes  # paths travel as bytes (os.fsencode): any name a file system holds

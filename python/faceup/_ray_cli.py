@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--address", help="Ray cluster to join (default: $RAY_ADDRESS, else "
                                          "start one on this machine)")
         s.add_argument("-r", "--recursive", action="store_true",
-                       help="walk folders (.jpg .jpeg .jpe .png .webp; hidden entries and "
+                       help="walk folders (.jpg .jpeg .jpe .png .webp .heic .heif .hif .avif; hidden entries and "
                             "symbolic links skipped)")
         s.add_argument("--workers", type=int, metavar="N",
                        help="Ray actors, one CPU and one faceup handle each (default: every "

@@ -14,7 +14,7 @@ Orientation = Literal[0, 90, 180, 270]
 Method = Literal["unchanged", "lossless", "reencoded_lossy"]
 FixPath = Literal["unchanged", "lossless", "reencoded"]
 Action = Literal["rotated", "exif_baked", "upright", "undecided", "needs_reencode"]
-Format = Literal["jpeg", "png", "webp"]
+Format = Literal["jpeg", "png", "webp", "heic", "avif"]
 
 
 @dataclass(frozen=True, slots=True)

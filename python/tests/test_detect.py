@@ -141,7 +141,7 @@ def test_pil_image_from_a_file_is_taken_as_its_pixels(images):
 
 @pytest.mark.parametrize("data, error, message", [
     (b"", faceup.FormatError, "faceup_detect(): empty input"),
-    (b"hello, not an image", faceup.FormatError, "faceup_detect(): not a JPEG, PNG or WebP image"),
+    (b"hello, not an image", faceup.FormatError, "faceup_detect(): not a JPEG, PNG, WebP, HEIC or AVIF image"),
     ("truncated", faceup.DecodeError, "faceup_detect(): "),
     ("notimage", faceup.FormatError, "faceup_detect(): "),
     ("empty", faceup.FormatError, "faceup_detect(): empty input"),

@@ -25,12 +25,14 @@
  *  6. Otherwise the fixer of the format does the work (see fix.h), or, when an output format other
  *     than the input's is asked for, the image is decoded and encoded in it (fix_convert.c).
  *  7. With FACEUP_PARAM_LOSSLESS_ONLY, an output that needed a re-encode (a change of format is
- *     one) is dropped for the input bytes, and reencode_refused says so.
+ *     one, and so is any turn of a HEIC or AVIF) is dropped for the input bytes, and
+ *     reencode_refused says so; the codecs that can only re-encode are told beforehand
+ *     (fu_fix_plan.lossless_only) and skip the work.
  *  8. Nothing is lost without saying so: what the input carries beside its picture (an MPF
  *     index, the secondary images after its end, an EXIF thumbnail) and the output does not is
  *     listed in `dropped`. The thumbnail is unlinked whenever the pixels are turned
- *     (FU_EXIF_DROP_THUMBNAIL): it was not turned with them. The output is scanned, not the path guessed: a tag patched in place keeps
- *     them, byte for byte; a rewritten picture cannot keep them consistently.
+ *     (FU_EXIF_DROP_THUMBNAIL): it was not turned with them. The output is scanned, not the
+ *     path guessed: a tag patched in place keeps them, byte for byte; a rewritten picture cannot keep them consistently.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,7 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
         .t = FU_D4_IDENTITY,
         .exif_orientation = exif,
         .keep_metadata = h->keep_metadata,
+        .lossless_only = h->lossless_only,
         .max_pixels = h->max_pixels,
     };
     out->rotated = 0;

@@ -149,8 +149,7 @@ int faceup_set_param(faceup *h, faceup_param param, double v)
         h->keep_metadata = (int)v;
         return FACEUP_OK;
     case FACEUP_PARAM_OUTPUT_FORMAT:
-        if (v != FACEUP_FORMAT_SAME && v != FACEUP_FORMAT_JPEG && v != FACEUP_FORMAT_PNG
-            && v != FACEUP_FORMAT_WEBP)
+        if (v < FACEUP_FORMAT_SAME || v > FACEUP_FORMAT_AVIF)
             break;
         h->output_format = (int)v;
         return FACEUP_OK;

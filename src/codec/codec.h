@@ -1,6 +1,6 @@
 /*
  * codec/ - encoded images, one file per format: jpeg.c (and jpeg_turn.c, its DCT-domain turn),
- * png.c, webp.c. Each owns everything about its format: the magic bytes, the header probe, the
+ * png.c, webp.c, heif.c (HEIC and AVIF, through libheif). Each owns everything about its format: the magic bytes, the header probe, the
  * decode to 8-bit RGB (scaled where the format allows), finding and patching its EXIF block,
  * the turn in its own pixels or coefficients (lossless where the format allows), and reading and
  * writing the metadata a change of format carries along. exif.c is the TIFF walk they share,
@@ -67,8 +67,9 @@ int fu_image_probe_with(fu_codec *c, const uint8_t *data, size_t size, long long
  * zeroed). `c` keeps the decoder between calls; NULL decodes with a temporary one. For JPEG,
  * when min_side > 0, the smallest DCT scaling factor is used whose output still has both sides
  * >= min_side (or the full size when none does), so large photos are never decoded at full
- * resolution. Alpha is composited over black; 16-bit is reduced to 8; palette, grayscale and
- * CMYK are converted. The pixel limit is checked before any decode. Data that ends early or is
+ * resolution; for HEIC and AVIF (8-bit 4:2:0 without alpha, a known matrix), half the size when
+ * both halves are >= min_side, straight from the Y'CbCr planes. Alpha is composited over
+ * black; 16-bit is reduced to 8; palette, grayscale and CMYK are converted. The pixel limit is checked before any decode. Data that ends early or is
  * corrupt anywhere (libjpeg warnings included) is FACEUP_ERR_DECODE; animated WebP is
  * FACEUP_ERR_FORMAT. info (may be NULL) gets what fu_image_probe says, so its width/height are
  * the stored size even when JPEG decoding was reduced. On failure `out` holds no picture
@@ -101,6 +102,9 @@ typedef struct fu_fix_plan {
     int exif_orientation;  /* what the probe found, 0..8: a block that holds one (> 1) but cannot
                               be patched is an error, never a picture turned twice */
     int keep_metadata;     /* 0: drop EXIF, ICC, XMP, comments and text */
+    int lossless_only;     /* 1: a fixer that can only re-encode (HEIF) does no work: it says
+                              FACEUP_FIX_REENCODED with `out` empty, and faceup_fix hands back
+                              the input */
     long long max_pixels;
 } fu_fix_plan;
 

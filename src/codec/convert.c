@@ -42,7 +42,7 @@ int fu_codec_convert(const uint8_t *data, size_t size, const fu_probe *probe,
     memset(out, 0, sizeof *out);
     const fu_format *from = fu_format_of(probe->format), *to = fu_format_of(target);
     if (!from || !to)
-        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG or WebP image");
+        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG, WebP, HEIC or AVIF image");
     fu_image img = {0}, turned = {0};
     fu_probe info;
     fu_meta m = {{0}, {0}, {0}};

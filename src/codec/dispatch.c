@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const fu_format *const formats[] = {&fu_format_jpeg, &fu_format_png, &fu_format_webp};
+static const fu_format *const formats[] = {&fu_format_jpeg, &fu_format_png, &fu_format_webp,
+                                           &fu_format_heic, &fu_format_avif};
 
 static const fu_format *sniff(const uint8_t *d, size_t n)
 {
@@ -58,7 +59,7 @@ static int probe_with(fu_codec *c, const uint8_t *data, size_t size, long long m
         return fu_err(err, FACEUP_ERR_FORMAT, "empty input");
     const fu_format *f = sniff(data, size);
     if (!f)
-        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG or WebP image");
+        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG, WebP, HEIC or AVIF image");
     fu_probe p = {.format = f->id};
     int status = f->probe(c, data, size, &p, err);
     if (status != FACEUP_OK)
@@ -146,6 +147,6 @@ int fu_codec_fix(const uint8_t *data, size_t size, const fu_probe *probe,
 {
     const fu_format *f = fu_format_of(probe->format);
     if (!f)
-        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG or WebP image");
+        return fu_err(err, FACEUP_ERR_FORMAT, "not a JPEG, PNG, WebP, HEIC or AVIF image");
     return f->fix(data, size, plan, out, path, err);
 }

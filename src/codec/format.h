@@ -5,7 +5,7 @@
  * A format is a table of functions (fu_format). dispatch.c finds the format of an input by asking
  * each table's sniff() in turn and sends every call to that table, so adding a format is one
  * file and one entry in dispatch.c's list. The files of the folder depend on each other one way:
- *     convert.c -> dispatch.c -> jpeg.c, png.c, webp.c -> jpeg_turn.c -> jpeg_errors.c,
+ *     convert.c -> dispatch.c -> jpeg.c, png.c, webp.c, heif.c -> jpeg_turn.c -> jpeg_errors.c,
  *                                                          reset.c, exif.c
  */
 #ifndef FU_FORMAT_H
@@ -59,7 +59,8 @@ typedef struct fu_format {
     int (*encode)(const fu_image *img, int lossless, fu_meta *m, fu_buf *out, char *err);
 } fu_format;
 
-extern const fu_format fu_format_jpeg, fu_format_png, fu_format_webp;
+extern const fu_format fu_format_jpeg, fu_format_png, fu_format_webp, fu_format_heic,
+    fu_format_avif;
 
 /* The fixers and patchers under their own names, for the tests and fuzzers. */
 int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
@@ -67,6 +68,10 @@ int fu_fix_jpeg(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_bu
 int fu_fix_png(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
                faceup_fix_path *path, char err[FU_ERRLEN]);
 int fu_fix_webp(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN]);
+int fu_fix_heic(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
+                faceup_fix_path *path, char err[FU_ERRLEN]);
+int fu_fix_avif(const uint8_t *data, size_t size, const fu_fix_plan *plan, fu_buf *out,
                 faceup_fix_path *path, char err[FU_ERRLEN]);
 int fu_jpeg_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
 int fu_png_patch_exif(uint8_t *data, size_t size, int reset, int swap_dims, int *found);
