@@ -32,11 +32,12 @@ extra=()
 # shellcheck disable=SC2206 # FUZZ_CMAKE_ARGS is a list of words
 [ -n "${FUZZ_CMAKE_ARGS:-}" ] && extra=($FUZZ_CMAKE_ARGS)
 [ -f "$model" ] && extra=("-DFACEUP_MODEL=$PWD/$model" "${extra[@]}")
+mkdir -p "$build"
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DFACEUP_BUILD_FUZZERS=ON -DFACEUP_BUILD_TESTS=OFF "${extra[@]}" >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; exit 2; }
-cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "$target" >"$build.build.log" 2>&1 ||
-    { tail -40 "$build.build.log" >&2; exit 2; }
+    -DFACEUP_BUILD_FUZZERS=ON -DFACEUP_BUILD_TESTS=OFF "${extra[@]}" >"$build/run.configure.log" 2>&1 ||
+    { cat "$build/run.configure.log" >&2; exit 2; }
+cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "$target" >"$build/run.build.log" 2>&1 ||
+    { tail -40 "$build/run.build.log" >&2; exit 2; }
 
 work="$build/campaign/$target-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$work/corpus" "$work/findings"
