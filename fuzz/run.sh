@@ -46,10 +46,12 @@ seeds=$(find "$work/corpus" -type f | wc -l)
 echo "fuzz/run.sh: $target for $minutes min on $seeds seeds in $work"
 
 set +e
+start=$SECONDS
 "$build/fuzz/$target" "$work/corpus" -max_total_time=$((minutes * 60)) -print_final_stats=1 \
     -max_len="${FUZZ_MAX_LEN:-65536}" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$work/findings/" >"$work/libfuzzer.log" 2>&1
 rc=$?
+elapsed=$((SECONDS - start))
 set -e
 
 # The figures: libFuzzer's final stats, and its last status line for coverage.
@@ -58,7 +60,7 @@ last=$(grep -E '^#[0-9]+' "$work/libfuzzer.log" | grep ' cov: ' | tail -1 || tru
 field() { sed -n "s/.* $1: \([0-9a-zA-Z/]*\).*/\1/p" <<<"$last"; }
 findings=$(find "$work/findings" -type f | wc -l)
 echo "target:      $target"
-echo "time:        $(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$work/libfuzzer.log") s"
+echo "time:        $elapsed s"
 echo "executions:  $(stat number_of_executed_units)"
 echo "exec/s:      $(stat average_exec_per_sec)"
 echo "edges (cov): $(field cov)"
