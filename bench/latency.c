@@ -10,6 +10,8 @@
 
 #include "faceup.h"
 
+#include "read_file.h"
+
 static double now_ms(void)
 {
     struct timespec t;
@@ -32,16 +34,13 @@ int main(int argc, char **argv)
     int runs = argc > 2 ? atoi(argv[2]) : 50;
     if (runs < 1)
         runs = 1;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f)
+    unsigned char *data;
+    size_t size;
+    char err[256];
+    if (cli_read_file(argv[1], 1LL << 40, &data, &size, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[1], err);
         return 1;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *data = malloc((size_t)size);
-    if (!data || fread(data, 1, (size_t)size, f) != (size_t)size)
-        return 1;
-    fclose(f);
+    }
     faceup *h = faceup_create();
     double *ms = malloc(sizeof(double) * (size_t)runs);
     faceup_result *r = NULL;

@@ -13,22 +13,7 @@
 #include <string.h>
 
 #include "api/handle.h"
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *d = NULL;
-    long len;
-    if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-        !(d = malloc((size_t)len + 1)) || fread(d, 1, (size_t)len, f) != (size_t)len) {
-        free(d);
-        d = NULL;
-    }
-    if (f)
-        fclose(f);
-    *n = d ? (size_t)len : 0;
-    return d;
-}
+#include "read_file.h"
 
 int main(int argc, char **argv)
 {
@@ -54,13 +39,13 @@ int main(int argc, char **argv)
         }
     }
     size_t n;
-    unsigned char *data = slurp(argv[1], &n);
-    if (!data) {
-        fprintf(stderr, "cannot read %s\n", argv[1]);
+    unsigned char *data;
+    char err[FU_ERRLEN] = "";
+    if (cli_read_file(argv[1], 1LL << 40, &data, &n, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "cannot read %s: %s\n", argv[1], err);
         return 1;
     }
     fu_probe probe;
-    char err[FU_ERRLEN] = "";
     int rc = fu_image_probe(data, n, 100000000LL, &probe, err);
     faceup_fixed f = {0};
     if (rc == FACEUP_OK)

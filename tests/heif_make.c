@@ -21,20 +21,14 @@
 
 #include <libheif/heif.h>
 
+#include "read_file.h"
+
+/* The whole file, or NULL (cli/read_file.c: the CLI's reader). */
 static unsigned char *slurp(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *d = NULL;
-    long len;
-    if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-        !(d = malloc((size_t)len + 1)) || fread(d, 1, (size_t)len, f) != (size_t)len) {
-        free(d);
-        d = NULL;
-    }
-    if (f)
-        fclose(f);
-    *n = d ? (size_t)len : 0;
-    return d;
+    unsigned char *d;
+    char err[256];
+    return cli_read_file(path, 1LL << 40, &d, n, NULL, err, sizeof err) == 0 ? d : NULL;
 }
 
 static int check(struct heif_error e, const char *what)
