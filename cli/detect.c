@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "batch.h"
 #include "cli.h"
 #include "faceup.h"
@@ -51,7 +52,7 @@ static char *answer(faceup *h, const options *o, const char *file, int *failed)
         if (faceup_detect(h, data, size, &r) == FACEUP_OK)
             *failed = 0;
         else
-            snprintf(err, sizeof err, "%s", cli_message(faceup_errmsg(h)));
+            snprintf(err, sizeof err, "%s", fu_err_text(faceup_errmsg(h)));
     }
     free(data);
     char *s = o->json ? faceup_result_json(r, file, err) : render_table_row(file, r, err);

@@ -651,7 +651,7 @@ static int fix_one(faceup *h, int slot, const options *opt, const item *it, char
                      ? faceup_fix_orientation(h, data, size, opt->orientation, &f)
                      : faceup_fix(h, data, size, &f);
         if (rc != FACEUP_OK) {
-            snprintf(err, sizeof err, "%s", cli_message(faceup_errmsg(h)));
+            snprintf(err, sizeof err, "%s", fu_err_text(faceup_errmsg(h)));
         } else {
             const faceup_result *r = f->result;
             /* a change of format alone, or of metadata, is no rotation */

@@ -39,11 +39,3 @@ const char *cli_dropped_words(unsigned dropped, char *buf, size_t cap)
             n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", words[i]);
     return buf;
 }
-
-const char *cli_message(const char *errmsg)
-{
-    const char *s = errmsg;
-    while (*s == '_' || isalnum((unsigned char)*s))
-        s++;
-    return s > errmsg && !strncmp(s, "(): ", 4) ? s + 4 : errmsg;
-}

@@ -33,7 +33,4 @@ const char *cli_method_words(int path);
  * in words, "" for none. */
 const char *cli_dropped_words(unsigned dropped, char *buf, size_t cap);
 
-/* A library error message as a user reads it: without the "function(): " it starts with. */
-const char *cli_message(const char *errmsg);
-
 #endif

@@ -301,7 +301,7 @@ static void run_fix(const srv_image_request *req, faceup *h, srv_reply *out)
     faceup_set_param(h, FACEUP_PARAM_MIN_CONFIDENCE, saved);  /* the next request starts clean */
     faceup_set_param(h, FACEUP_PARAM_BAKE_EXIF, saved_bake);
     if (rc != FACEUP_OK) {
-        reply_faceup_error(out, rc, faceup_errmsg(h));
+        reply_faceup_error(out, rc, fu_err_text(faceup_errmsg(h)));
         return;
     }
     const faceup_result *r = fixed->result;
@@ -365,12 +365,12 @@ static void run_detect(const srv_image_request *req, faceup *h, srv_reply *out)
             /* One image: its failure is the request's, with the status that says why. */
             fclose(f);
             free(text);
-            reply_faceup_error(out, rc, faceup_errmsg(h));
+            reply_faceup_error(out, rc, fu_err_text(faceup_errmsg(h)));
             return;
         }
         /* Several: each answer stands on its own, errors in their "error" field. */
         char *json = faceup_result_json(r, file->filename[0] ? file->filename : NULL,
-                                        rc == FACEUP_OK ? NULL : faceup_errmsg(h));
+                                        rc == FACEUP_OK ? NULL : fu_err_text(faceup_errmsg(h)));
         faceup_result_free(r);
         if (!json) {
             failed = 1;

@@ -600,6 +600,8 @@ def test_other_media_type_is_415(server, images):
 def test_bytes_that_are_no_image_are_415(server):
     status, _, body = post(server, "/v1/detect", b"GIF89a" + b"\0" * 100, "application/octet-stream")
     assert status == 415 and error_code(body) == "unsupported_media_type"
+    # the library's message, without the name of the function that said it
+    assert json.loads(body)["error"]["message"] == "not a JPEG, PNG, WebP, HEIC or AVIF image"
 
 
 def test_truncated_jpeg_is_422(server, images):

@@ -1,6 +1,7 @@
 /*
  * strbuf.c - a growing string; on allocation failure it stops growing and remembers it.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,4 +129,12 @@ char *fu_strbuf_take(fu_strbuf *b)
     b->len = b->cap = 0;
     b->failed = 0;
     return s;
+}
+
+const char *fu_err_text(const char *msg)
+{
+    const char *s = msg;
+    while (*s == '_' || isalnum((unsigned char)*s))
+        s++;
+    return s > msg && !strncmp(s, "(): ", 4) ? s + 4 : msg;
 }

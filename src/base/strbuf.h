@@ -31,4 +31,8 @@ void fu_strbuf_json_float(fu_strbuf *b, double v, int digits);
 /* Take the string (NULL if any allocation failed) and reset the buffer. */
 char *fu_strbuf_take(fu_strbuf *b);
 
+/* A library message (faceup_errmsg) as a user reads it: without the "function(): " the API layer starts it with (the
+ * CLI's lines and the server's JSON errors; the public faceup_errmsg keeps it). */
+const char *fu_err_text(const char *msg);
+
 #endif
