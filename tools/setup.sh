@@ -10,6 +10,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config clang llvm
   libturbojpeg0-dev libjpeg62-turbo-dev libjpeg-turbo-progs libpng-dev libwebp-dev libmicrohttpd-dev libcmocka-dev
   libheif-dev libheif-examples  # libheif1 1.15 with its codecs built in: libde265 (HEIC), x265, dav1d, libaom (AVIF)
+  libnuma-dev  # x265.pc's Libs.private names -lnuma, which libx265-dev does not pull in: static links need it
   python3 python3-venv python3-pip python3-torch python3-numpy python3-pil
   curl chromium imagemagick
 )
