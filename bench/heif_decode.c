@@ -8,24 +8,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <libheif/heif.h>
 
-#include "read_file.h"
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "timing.h"
 
 static int decode_once(const unsigned char *data, size_t size)
 {
@@ -45,34 +31,24 @@ static int decode_once(const unsigned char *data, size_t size)
     return e.code == heif_error_Ok ? 0 : -1;
 }
 
+static void timed_decode(void *ctx, const unsigned char *data, size_t size)
+{
+    (void)ctx;
+    decode_once(data, size);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_heif_decode IMAGE [RUNS]\n");
-        return 2;
-    }
-    int runs = argc > 2 ? atoi(argv[2]) : 20;
-    if (runs < 1)
-        runs = 1;
-    unsigned char *data;
-    size_t size;
-    char err[256];
-    if (cli_read_file(argv[1], 1LL << 40, &data, &size, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[1], err);
+    bench_input in;
+    int rc = bench_open(argc, argv, "bench_heif_decode", 20, &in);
+    if (rc)
+        return rc;
+    double ms[3];
+    if (decode_once(in.data, in.size) != 0 || /* warm-up */
+        bench_time(&in, timed_decode, NULL, ms) != 0)
         return 1;
-    }
-    double *ms = malloc(sizeof(double) * (size_t)runs);
-    if (decode_once(data, (size_t)size) != 0) /* warm-up */
-        return 1;
-    for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
-        decode_once(data, (size_t)size);
-        ms[i] = now_ms() - t0;
-    }
-    qsort(ms, (size_t)runs, sizeof *ms, by_value);
-    printf("%s: median %.2f ms (p10 %.2f, p90 %.2f) over %d runs\n", argv[1], ms[runs / 2],
-           ms[runs / 10], ms[runs * 9 / 10], runs);
-    free(ms);
-    free(data);
+    printf("%s: median %.2f ms (p10 %.2f, p90 %.2f) over %d runs\n", in.path, ms[0], ms[1],
+           ms[2], in.runs);
+    free(in.data);
     return 0;
 }

@@ -6,61 +6,38 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "faceup.h"
 
-#include "read_file.h"
+#include "timing.h"
 
-static double now_ms(void)
+static void timed_detect(void *h, const unsigned char *data, size_t size)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    faceup_result *r = NULL;
+    faceup_detect(h, data, size, &r);
+    faceup_result_free(r);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_latency IMAGE [RUNS]\n");
-        return 2;
-    }
-    int runs = argc > 2 ? atoi(argv[2]) : 50;
-    if (runs < 1)
-        runs = 1;
-    unsigned char *data;
-    size_t size;
-    char err[256];
-    if (cli_read_file(argv[1], 1LL << 40, &data, &size, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[1], err);
-        return 1;
-    }
+    bench_input in;
+    int rc = bench_open(argc, argv, "bench_latency", 50, &in);
+    if (rc)
+        return rc;
     faceup *h = faceup_create();
-    double *ms = malloc(sizeof(double) * (size_t)runs);
     faceup_result *r = NULL;
-    if (faceup_detect(h, data, (size_t)size, &r) != FACEUP_OK) {   /* warm-up, sizes the workspace */
+    if (faceup_detect(h, in.data, in.size, &r) != FACEUP_OK) { /* warm-up, sizes the workspace */
         fprintf(stderr, "%s\n", faceup_errmsg(h));
         return 1;
     }
     int orientation = r->orientation;
     faceup_result_free(r);
-    for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
-        faceup_detect(h, data, (size_t)size, &r);
-        ms[i] = now_ms() - t0;
-        faceup_result_free(r);
-    }
-    qsort(ms, (size_t)runs, sizeof *ms, by_value);
-    printf("%s: orientation %d, median %.2f ms (p10 %.2f, p90 %.2f) over %d runs\n", argv[1],
-           orientation, ms[runs / 2], ms[runs / 10], ms[runs * 9 / 10], runs);
+    double ms[3];
+    if (bench_time(&in, timed_detect, h, ms) != 0)
+        return 1;
+    printf("%s: orientation %d, median %.2f ms (p10 %.2f, p90 %.2f) over %d runs\n", in.path,
+           orientation, ms[0], ms[1], ms[2], in.runs);
     faceup_destroy(h);
-    free(ms);
-    free(data);
+    free(in.data);
     return 0;
 }
