@@ -77,9 +77,8 @@ int fu_detect_encoded(faceup *h, const uint8_t *data, size_t size, faceup_result
                       fu_probe *probe)
 {
     char err[FU_ERRLEN] = "";
-    if ((long long)size > h->max_bytes)
-        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, "faceup_detect",
-                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    if (fu_check_bytes(h, "faceup_detect", size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_BYTES;
     /* the header first: what the decode and the EXIF turn will hold, within the budget */
     int rc = fu_image_probe_with(h->codec, data, size, h->max_pixels, probe, err);
     if (rc == FACEUP_OK &&

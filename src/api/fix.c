@@ -68,9 +68,8 @@ int fu_fix_apply(faceup *h, const char *fn, const uint8_t *data, size_t size,
     if (rotate_ccw != -1 && rotate_ccw != 0 && rotate_ccw != 90 && rotate_ccw != 180 &&
         rotate_ccw != 270)
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "turn of %d degrees", rotate_ccw);
-    if ((long long)size > h->max_bytes)
-        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
-                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    if (fu_check_bytes(h, fn, size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_BYTES;
 
     int exif = probe->exif_orientation >= 1 && probe->exif_orientation <= 8
                    ? probe->exif_orientation : 0;
@@ -149,9 +148,8 @@ int faceup_fix(faceup *h, const void *data, size_t size, faceup_fixed **fixed)
     if (!h || (!data && size))
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle or data");
     h->errmsg[0] = 0;
-    if ((long long)size > h->max_bytes)
-        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
-                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    if (fu_check_bytes(h, fn, size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_BYTES;
 
     faceup_fixed *f = calloc(1, sizeof *f);
     if (!f)
@@ -201,9 +199,8 @@ int faceup_fix_orientation(faceup *h, const void *data, size_t size, int orienta
     if (orientation != 0 && orientation != 90 && orientation != 180 && orientation != 270)
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn,
                        "orientation %d: must be 0, 90, 180 or 270", orientation);
-    if ((long long)size > h->max_bytes)
-        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
-                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    if (fu_check_bytes(h, fn, size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_BYTES;
     fu_probe probe;
     char err[FU_ERRLEN] = "";
     int rc = fu_image_probe(data, size, h->max_pixels, &probe, err);
@@ -229,9 +226,8 @@ int faceup_memory_needed(faceup *h, const void *data, size_t size, int fix, doub
         return fu_fail(h, FACEUP_ERR_ARGUMENT, fn, "NULL handle, data or bytes");
     *bytes = 0;
     h->errmsg[0] = 0;
-    if ((long long)size > h->max_bytes)
-        return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn,
-                       "input is %zu bytes, over the limit of %lld", size, h->max_bytes);
+    if (fu_check_bytes(h, fn, size) != FACEUP_OK)
+        return FACEUP_ERR_TOO_MANY_BYTES;
     fu_probe probe;
     char err[FU_ERRLEN] = "";
     int rc = fu_image_probe_with(h->codec, data, size, h->max_pixels, &probe, err);

@@ -208,6 +208,14 @@ int fu_check_memory(faceup *h, const char *fn, const fu_probe *probe, long long 
                    h->max_memory);
 }
 
+int fu_check_bytes(faceup *h, const char *fn, size_t size)
+{
+    if ((long long)size <= h->max_bytes)
+        return FACEUP_OK;
+    return fu_fail(h, FACEUP_ERR_TOO_MANY_BYTES, fn, "input is %zu bytes, over the limit of %lld",
+                   size, h->max_bytes);
+}
+
 const char *faceup_errmsg(const faceup *h)
 {
     return h ? h->errmsg : "faceup_errmsg(): NULL handle";

@@ -57,6 +57,10 @@ int fu_fail(faceup *h, int status, const char *func, const char *fmt, ...)
  * else FACEUP_ERR_TOO_MANY_PIXELS with a message that names the limit, in the name of `fn`. */
 int fu_check_memory(faceup *h, const char *fn, const fu_probe *probe, long long cost);
 
+/* FACEUP_OK, or FACEUP_ERR_TOO_MANY_BYTES (the message in h, from fn) when an encoded input of
+ * `size` bytes is over FACEUP_PARAM_MAX_BYTES. */
+int fu_check_bytes(faceup *h, const char *fn, size_t size);
+
 /* What fu_detect_encoded holds for an image probed as `probe` (the decode, and its EXIF turn). */
 long long fu_detect_cost(const faceup *h, const fu_probe *probe);
 
