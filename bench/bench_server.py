@@ -96,9 +96,9 @@ def wait_http(url, proc, timeout=120):
     sys.exit(f"{url} never answered")
 
 
-def start_faceup(build, threads, log):
+def start_faceup(build, threads, log, options=("--queue", "1024")):
     proc = subprocess.Popen([os.path.join(build, "faceup"), "serve", "--port", "0",
-                             "--threads", str(threads), "--queue", "1024"],
+                             "--threads", str(threads), *options],
                             stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -148,12 +148,63 @@ def pil_extras(x, rng):
         x[i] = torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float()
 
 
-def augment(stored, labels, size, crop_scale, gen, rng, train):
+MASK_COLOURS = [(170, 205, 230), (130, 180, 215), (235, 235, 235), (250, 250, 250), (30, 30, 35),
+                (70, 70, 80), (150, 150, 150), (205, 190, 210), (40, 60, 120)]
+
+
+def synthetic_masks(x, labels, p, rng):
+    """Draw a face mask over the lower face of a random share p of the face crops: stored crops
+    (float [n,3,STORE,STORE] RGB, upright, the box centred at STORE_CONTEXT times its side),
+    modified in place, before the geometric augmentation so that the mask turns and rolls with
+    the face. The shape (nose to chin, ear loops) follows the face's own frame, as real masks do;
+    colours, pleats, shading and fit vary. The faces of faces-train's masked sources are real
+    masks; this adds them to every source so that a masked face is read as a face."""
+    if p <= 0:
+        return
+    S = x.shape[-1]
+    L = S / rd.STORE_CONTEXT
+    c = S / 2
+    for i in np.nonzero(labels == 0)[0].tolist():
+        if rng.random() >= p:
+            continue
+        top = c + L * rng.uniform(-0.06, 0.06)
+        bottom = c + L * rng.uniform(0.48, 0.66)
+        half = L * rng.uniform(0.36, 0.50)
+        dx = L * rng.uniform(-0.06, 0.06)          # a face a little turned: the mask off centre
+        peak = L * rng.uniform(0.0, 0.08)          # over the nose
+        pts = [(c + dx - half, top + 0.05 * L), (c + dx, top - peak), (c + dx + half, top + 0.05 * L)]
+        for t in np.linspace(0, math.pi, 9):
+            pts.append((c + dx + half * 0.97 * math.cos(t), (top + bottom) / 2 + 0.05 * L
+                        + (bottom - top) / 2 * math.sin(t) * rng.uniform(0.9, 1.05)))
+        shape = Image.new("L", (S, S), 0)
+        d = ImageDraw.Draw(shape)
+        d.polygon(pts, fill=255)
+        if rng.random() < 0.7:                     # ear loops
+            w = max(1, int(L * 0.03))
+            for sgn in (-1, 1):
+                x0 = c + dx + sgn * half
+                d.line([(x0, top + 0.1 * L), (c + sgn * L * 0.6, c - 0.12 * L)], fill=255, width=w)
+                d.line([(x0, bottom - 0.2 * L), (c + sgn * L * 0.6, c + 0.1 * L)], fill=255, width=w)
+        a = torch.from_numpy(np.asarray(shape, np.float32) / 255.0)
+        col = torch.tensor(rng.choice(MASK_COLOURS) if rng.random() < 0.8 else
+                           [rng.uniform(0, 255) for _ in range(3)]).view(3, 1, 1)
+        ys = torch.arange(S).float().view(S, 1)
+        shade = 1.0 + rng.uniform(-0.25, 0.1) * (ys - top) / max(1.0, bottom - top)
+        if rng.random() < 0.5:                     # pleats
+            period = L * rng.uniform(0.1, 0.16)
+            shade = shade * (1 - 0.12 * (torch.sin((ys - top) * 2 * math.pi / period) > 0.6).float())
+        fill = (col * shade.view(1, S, 1)).expand(3, S, S)
+        x[i] = x[i] * (1 - a) + fill * a
+
+
+def augment(stored, labels, size, crop_scale, gen, rng, train, masks=0.0):
     """Stored crops (uint8 [n,STORE,STORE,3] RGB, context STORE_CONTEXT) -> reader inputs turned
     by k*90 degrees clockwise, and labels (k, or NONFACE). Inputs are BGR / 255 as the C code
     feeds them (its first layer has the 1/255 folded in)."""
     x = torch.from_numpy(stored).permute(0, 3, 1, 2).float()
     n = x.shape[0]
+    if train:
+        synthetic_masks(x, labels, masks, rng)
     zoom = crop_scale / rd.STORE_CONTEXT
     if train:
         scale = zoom * torch.empty(n).uniform_(0.85, 1.25, generator=gen)
@@ -313,7 +364,7 @@ def train(a):
         tot = n = 0
         for s in range(0, len(idx), a.batch):
             b = np.sort(idx[s:s + a.batch])
-            x, y = augment(Xtr[b], Ltr[b], model.size, a.crop_scale, gen, rng, True)
+            x, y = augment(Xtr[b], Ltr[b], model.size, a.crop_scale, gen, rng, True, a.masks)
             loss = F.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
@@ -326,7 +377,7 @@ def train(a):
         print(line, flush=True)
         log.append(line)
     result = {"arch": a.arch, "crop_scale": a.crop_scale, "seed": a.seed, "epochs": a.epochs,
-              "held_out": sorted(held_sources), "log": log, "params": n_params(model),
+              "held_out": sorted(held_sources), "masks": a.masks, "log": log, "params": n_params(model),
               "macs": macs(a.arch), "train_seconds": round(time.time() - t0)}
     if held.any():
         lg = logits_all_turns(model, X[held], a.crop_scale)
@@ -632,6 +683,8 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--temperature", type=float, default=1.0, help="for a model without held-out sources")
+    t.add_argument("--masks", type=float, default=0.0,
+                   help="share of face crops given a synthetic face mask (0: the v2 models)")
     fx = sub.add_parser("fixtures")
     fx.add_argument("--arch", default="m64", choices=sorted(ARCHS))
     fx.add_argument("--crop-scale", type=float, default=1.6)
