@@ -27,7 +27,7 @@ typedef struct counters {
     double latency_sum[SRV_EP_COUNT];
     uint64_t bytes_in[SRV_EP_COUNT], bytes_out[SRV_EP_COUNT];
     uint64_t decisions[5];
-    uint64_t timeouts;
+    uint64_t timeouts, idle_closed;
 } counters;
 
 struct srv_metrics {
@@ -85,6 +85,13 @@ void srv_metrics_timeout(srv_metrics *m)
 {
     pthread_mutex_lock(&m->mu);
     m->c.timeouts++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void srv_metrics_idle_closed(srv_metrics *m, unsigned n)
+{
+    pthread_mutex_lock(&m->mu);
+    m->c.idle_closed += n;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -188,6 +195,9 @@ char *srv_metrics_render(srv_metrics *m, const srv_gauges *g, size_t *len)
     help(f, "faceup_http_timeouts_total", "counter",
          "Connections closed because the client was too slow (--timeout).");
     fprintf(f, "faceup_http_timeouts_total %llu\n", (unsigned long long)snap.timeouts);
+    help(f, "faceup_http_idle_closed_total", "counter",
+         "Idle connections closed early because the open connections neared --max-connections.");
+    fprintf(f, "faceup_http_idle_closed_total %llu\n", (unsigned long long)snap.idle_closed);
     render_gauges(f, g);
 
     if (fclose(f) != 0) {

@@ -34,6 +34,9 @@ void srv_metrics_decision(srv_metrics *m, int orientation);
 /* One connection cut off by the per-connection deadline. */
 void srv_metrics_timeout(srv_metrics *m);
 
+/* n idle connections closed early to make room (the watchdog, near --max-connections). */
+void srv_metrics_idle_closed(srv_metrics *m, unsigned n);
+
 /* Render everything. Returns a malloc'ed text (its length in *len), or NULL out of memory. */
 char *srv_metrics_render(srv_metrics *m, const srv_gauges *g, size_t *len);
 

@@ -618,7 +618,8 @@ static srv_watchdog *start_watchdog(server *s)
     char text[1024];
     s->late_body_size = late.size;
     srv_watchdog_config wc = {s->cfg.timeout, s->cfg.header_timeout, text,
-                              format_reply(&late, text, sizeof text)};
+                              format_reply(&late, text, sizeof text),
+                              (unsigned)s->cfg.max_connections};
     srv_reply_free(&late);
     return srv_watchdog_create(&wc, s->metrics);
 }

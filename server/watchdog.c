@@ -17,6 +17,7 @@
 #include <time.h>
 
 #define TICK_NS 250000000L
+#define IDLE_GRACE_S 1.0   /* a client sends its headers in far less; one that waited longer is idle */
 
 struct srv_watch {
     int fd;
@@ -28,6 +29,8 @@ struct srv_watch {
 
 struct srv_watchdog {
     double timeout, header_timeout;
+    unsigned open;                    /* connections watched */
+    unsigned max_connections, high_water;   /* 0: idle ones are never closed early */
     char *late_body;
     size_t late_body_size;
     srv_metrics *metrics;
@@ -38,18 +41,26 @@ struct srv_watchdog {
     pthread_t thread;
 };
 
-static struct timespec after(double seconds)
+static struct timespec plus(struct timespec t, double seconds)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
     long long ns = (long long)(seconds * 1e9);
     t.tv_sec += (time_t)(ns / 1000000000LL);
     t.tv_nsec += (long)(ns % 1000000000LL);
     if (t.tv_nsec >= 1000000000L) {
         t.tv_sec++;
         t.tv_nsec -= 1000000000L;
+    } else if (t.tv_nsec < 0) {
+        t.tv_sec--;
+        t.tv_nsec += 1000000000L;
     }
     return t;
+}
+
+static struct timespec after(double seconds)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return plus(t, seconds);
 }
 
 static int passed(const struct timespec *deadline, const struct timespec *now)
@@ -75,6 +86,36 @@ static void cut(srv_watchdog *wd, srv_watch *w)
                                           : "to read its answer");
 }
 
+/* Near the cap: shut down idle connections, longest waiting first, until fewer than
+ * high_water are open (under wd->mu). Those waiting for headers all have the same timeout, so
+ * the earliest deadline is the longest wait. */
+static void make_room(srv_watchdog *wd, const struct timespec *now)
+{
+    if (!wd->high_water || wd->open < wd->high_water)
+        return;
+    /* a deadline for headers at or before this was armed at least IDLE_GRACE_S ago */
+    struct timespec idle_by = plus(*now, wd->header_timeout - IDLE_GRACE_S);
+    unsigned closed = 0;
+    while (wd->open - closed >= wd->high_water) {
+        srv_watch *oldest = NULL;
+        for (srv_watch *w = wd->head; w; w = w->next)
+            if (w->armed && w->phase == SRV_WATCH_HEADERS && passed(&w->deadline, &idle_by) &&
+                (!oldest || passed(&w->deadline, &oldest->deadline)))
+                oldest = w;
+        if (!oldest)
+            break;
+        oldest->armed = 0;
+        oldest->expired = 1;
+        shutdown(oldest->fd, SHUT_RDWR);
+        closed++;
+    }
+    if (closed) {
+        srv_metrics_idle_closed(wd->metrics, closed);
+        fprintf(stderr, "faceup serve: %u connections open, near the limit of %u: closed %u idle\n",
+                wd->open, wd->max_connections, closed);
+    }
+}
+
 static void *watch_loop(void *arg)
 {
     srv_watchdog *wd = arg;
@@ -87,6 +128,7 @@ static void *watch_loop(void *arg)
         for (srv_watch *w = wd->head; w; w = w->next)
             if (w->armed && passed(&w->deadline, &now))
                 cut(wd, w);
+        make_room(wd, &now);
     }
     pthread_mutex_unlock(&wd->mu);
     return NULL;
@@ -100,6 +142,9 @@ srv_watchdog *srv_watchdog_create(const srv_watchdog_config *cfg, srv_metrics *m
     wd->timeout = cfg->timeout_s;
     wd->header_timeout = cfg->header_timeout_s;
     wd->metrics = metrics;
+    wd->max_connections = cfg->max_connections;
+    if (cfg->max_connections)
+        wd->high_water = cfg->max_connections - cfg->max_connections / 8;
     if (cfg->late_body_size) {
         wd->late_body = malloc(cfg->late_body_size);
         if (!wd->late_body) {
@@ -141,6 +186,7 @@ srv_watch *srv_watchdog_add(srv_watchdog *wd, int fd)
     if (wd->head)
         wd->head->prev = w;
     wd->head = w;
+    wd->open++;
     pthread_mutex_unlock(&wd->mu);
     return w;
 }
@@ -191,6 +237,7 @@ void srv_watchdog_remove(srv_watchdog *wd, srv_watch *w)
         wd->head = w->next;
     if (w->next)
         w->next->prev = w->prev;
+    wd->open--;
     pthread_mutex_unlock(&wd->mu);
     free(w);
 }

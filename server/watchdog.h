@@ -12,6 +12,13 @@
  * owns the descriptor and closes it when it sees the socket end). One that was sending a body
  * is first told so: the watchdog writes the reply it was given (a 408), since the client is
  * waiting for an answer and the library, reading the body, writes nothing then.
+ *
+ * Near the connection cap, idle connections go first: when the open connections reach 7/8 of
+ * max_connections, those that have waited at least IDLE_GRACE_S for a request's headers (idle
+ * keep-alive connections, and connections that sent nothing) are shut down, longest waiting
+ * first, until the count is below that mark, so that a new client is accepted instead of
+ * queueing behind clients that are doing nothing. A connection sending a body, waiting for its
+ * image or reading its answer is never closed this way.
  */
 #ifndef SRV_WATCHDOG_H
 #define SRV_WATCHDOG_H
@@ -33,6 +40,7 @@ typedef struct srv_watchdog_config {
     double header_timeout_s;   /* the headers */
     const char *late_body_reply;   /* the bytes of a complete HTTP response (copied) */
     size_t late_body_size;
+    unsigned max_connections;  /* the cap whose nearness closes idle connections; 0: never */
 } srv_watchdog_config;
 
 /* Start the watchdog thread. Returns NULL when memory or threads are exhausted. */

@@ -837,21 +837,56 @@ def test_one_address_cannot_take_every_connection(tmp_path):
 
 
 def test_connections_over_the_cap_wait_for_a_free_one(tmp_path):
+    """Three connections sending bodies (not idle) fill the cap: a fourth waits until one ends."""
     srv = Server(tmp_path, "--max-connections", "3", "--threads", "1")
     try:
-        idle = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(3)]
+        busy = []
+        for _ in range(3):
+            c = socket.create_connection(("127.0.0.1", srv.port))
+            c.sendall(b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+            busy.append(c)
         time.sleep(0.3)
         extra = socket.create_connection(("127.0.0.1", srv.port))   # queued by the kernel
         extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        extra.settimeout(1.0)
+        extra.settimeout(2.0)
         with pytest.raises(socket.timeout):
-            extra.recv(100)   # not accepted while three are open
-        idle[0].close()
+            extra.recv(100)   # not accepted while three are open, and none of them is idle
+        busy[0].close()
         extra.settimeout(10)
         assert status_of(extra.recv(100)) == 200   # accepted once one closed
-        for s in idle[1:] + [extra]:
+        for s in busy[1:] + [extra]:
             s.close()
     finally:
+        assert srv.stop() == 0
+
+
+def test_idle_connections_are_closed_first_near_the_cap(tmp_path):
+    """Eight keep-alive connections idle after a request fill --max-connections 8: a new client is
+    served within a few seconds (the longest idle closed to make room), not after the 30 s
+    header timeout; the ones closed are counted in /metrics."""
+    srv = Server(tmp_path, "--max-connections", "8", "--max-conn-per-ip", "0", "--threads", "1",
+                 "--header-timeout", "30")
+    idle = []
+    try:
+        for _ in range(8):
+            c = socket.create_connection(("127.0.0.1", srv.port))
+            c.settimeout(5)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert status_of(c.recv(1000)) == 200   # answered, kept alive
+            idle.append(c)
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        out, took = converse(srv, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", wait=10)
+        assert statuses_of(out) == [200] and took < 4.0, (out[:100], took)
+        closed = int(re.search(rb"faceup_http_idle_closed_total (\d+)", out).group(1))
+        assert closed >= 1
+        idle[0].settimeout(1)
+        assert idle[0].recv(100) == b""   # the one idle longest was closed
+        assert time.monotonic() - t0 < 5
+    finally:
+        for c in idle:
+            c.close()
         assert srv.stop() == 0
 
 
