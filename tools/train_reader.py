@@ -28,7 +28,9 @@ Steps (run by /usr/bin/python3 with Debian's python3-torch, python3-numpy, pytho
 Augmentation (as the detector presents faces in real photos): box jitter from the detector itself
 (crops around the box another turn gave) plus random position, scale and roll up to 40 degrees,
 mirror, low resolution, blur, noise, JPEG artefacts, grayscale, colour casts, contrast, occlusion
-and overlaid text; occlusion and text at an orientation independent of the face's.
+and overlaid text; occlusion and text at an orientation independent of the face's. Optional
+(--masks P, off by default and in the shipped model): synthetic face masks on a share P of the
+face crops, drawn in the face's own frame (tried on two folds, see the record).
 """
 import argparse, io, json, math, os, random, string, sys, time
 
