@@ -7,7 +7,9 @@ a feathered oval so no hard edge marks it. Writes OUT/manifest.tsv and OUT/image
 (kind 'face'); orient_eval.py then turns every scene four ways as for any face photo.
 
 Usage: bench/compose_scenes.py --set ../shared/data/faces-dev --out /tmp/scenes1024 [--n 200]
-       [--side 1024] [--faces 2-5] [--face-px 48-160] [--seed 1]
+       [--side 1024] [--faces 2-5] [--face-px 48-160] [--seed 1] [--sources lfw,scenes,...]
+--sources keeps only the photos of those source folders (images/SOURCE/...): the decision's fit
+composes each fold's scenes from that fold's own sources (tools/retrain.sh).
 The scenes are measurement inputs: they stay outside the repository, like the set they are made of.
 """
 import argparse, os, random
@@ -46,9 +48,14 @@ def main():
     ap.add_argument("--faces", default="2-5")
     ap.add_argument("--face-px", default="48-160")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sources", help="comma-separated source folders to draw from (default: all)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     faces, backgrounds = rows(a.set)
+    if a.sources:
+        keep = {f"images/{name}/" for name in a.sources.split(",") if name}
+        faces = [p for p in faces if any(p.startswith(k) for k in keep)]
+        backgrounds = [p for p in backgrounds if any(p.startswith(k) for k in keep)]
     # only photos of one person fill the frame; crowd photos would paste crowds
     faces = [p for p in faces if "/facemask/" not in p and "/groups/" not in p]
     if not faces or not backgrounds:
