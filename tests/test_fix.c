@@ -456,6 +456,28 @@ static void exif_patch_rejects_malformed_blocks_untouched(void **state)
     b[9] = 0x40;
     assert_int_equal(fu_exif_patch(b, n, 1, 1, &found), FU_EXIF_MALFORMED);
     assert_int_equal(fu_exif_patch(NULL, 0, 1, 1, &found), FU_EXIF_MALFORMED);
+    /* found by fuzz_metadata: IFD 0 at offset 5, inside the header, with no entries, so its link
+     * to IFD 1 lay on the header's IFD offset: unlinking the thumbnail zeroed that offset and
+     * left a block that no longer read as TIFF. An IFD inside the header is refused. */
+    static const uint8_t overlap[] = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, '*', 0, 0, 0, 5,
+                                      0, 1, 1, 0x12, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0};
+    memcpy(b, overlap, sizeof overlap);
+    assert_int_equal(fu_exif_patch(b, sizeof overlap, FU_EXIF_RESET | FU_EXIF_DROP_THUMBNAIL, 1,
+                                   &found), FU_EXIF_MALFORMED);
+    assert_memory_equal(b, overlap, sizeof overlap);
+    assert_int_equal(fu_exif_orientation(overlap, sizeof overlap), 0);
+    /* an Exif IFD that overlaps IFD 0 (here it starts on IFD 0's link, at 46): exchanging its
+     * dimensions could rewrite IFD 0, so the patcher that would exchange them refuses it; the
+     * Orientation alone is still read and reset */
+    memcpy(b, a, n);
+    b[42] = 46;
+    uint8_t keep[128];
+    memcpy(keep, b, n);
+    assert_int_equal(fu_exif_patch(b, n, 1, 1, &found), FU_EXIF_MALFORMED);
+    assert_memory_equal(b, keep, n);
+    assert_int_equal(fu_exif_patch(b, n, 1, 0, &found), 0);
+    assert_int_equal(found, 6);
+    assert_int_equal(fu_exif_orientation(b, n), 1);
     /* every single-byte corruption is either patched or refused, never out of bounds (ASan) */
     for (size_t i = 0; i < n; i++)
         for (int v = 0; v < 256; v += 51) {

@@ -15,8 +15,9 @@
  * TIFF layout: an 8-byte header ("II*\0" little-endian or "MM\0*" big-endian, then the offset of
  * IFD 0), then IFDs: a 2-byte entry count and 12-byte entries {tag, type, count, value-or-offset}.
  * Only two IFDs are visited (IFD 0 and the one its ExifIFD pointer names), each entry table is
- * checked to lie inside the block before it is read, and nothing follows "next IFD" links, so a
- * hostile block can neither loop nor make us read out of bounds. Every write happens after the
+ * checked to lie inside the block, after the header and apart from the other before it is read,
+ * and nothing follows "next IFD" links, so a hostile block can neither loop nor make us read out
+ * of bounds, nor make a patch rewrite the structure that locates what it patches. Every write happens after the
  * whole walk has succeeded: a malformed block is left exactly as it came.
  */
 #include "codec/exif.h"
@@ -53,10 +54,12 @@ static uint32_t get32(const tiff *t, size_t off)
 }
 
 /* The offset of the entry table of the IFD at `ifd` and its entry count, or -1 when the table
- * does not fit in the block. */
+ * does not fit in the block or starts inside the 8-byte header (TIFF puts every IFD after it;
+ * one that overlapped it would let a patch rewrite the header, and the block would no longer
+ * read as the one patched). */
 static int ifd_entries(const tiff *t, uint32_t ifd, size_t *first, unsigned *n)
 {
-    if (ifd > t->size || t->size - ifd < 2)
+    if (ifd < 8 || ifd > t->size || t->size - ifd < 2)
         return -1;
     *n = get16(t, ifd);
     if ((t->size - ifd - 2) / 12 < *n)
@@ -132,7 +135,13 @@ static int walk_ifds(const tiff *t, int dims, walk *w)
         unsigned n1, type = get16(t, exif_ifd + 2);
         if (type != TYPE_LONG && type != TYPE_IFD)
             return FU_EXIF_MALFORMED;
-        if (ifd_entries(t, get32(t, exif_ifd + 8), &first1, &n1) < 0)
+        uint32_t at = get32(t, exif_ifd + 8);
+        if (ifd_entries(t, at, &first1, &n1) < 0)
+            return FU_EXIF_MALFORMED;
+        /* The Exif IFD must not overlap IFD 0 (its table and link), or exchanging the
+         * dimensions could rewrite IFD 0's entries, and the other way round. */
+        size_t end0 = w->first0 + 12 * (size_t)w->n0 + 4, end1 = first1 + 12 * (size_t)n1;
+        if (at < end0 && w->first0 - 2 < end1)
             return FU_EXIF_MALFORMED;
         w->px = find_tag(t, first1, n1, TAG_PIXEL_X);
         w->py = find_tag(t, first1, n1, TAG_PIXEL_Y);
