@@ -47,6 +47,8 @@ echo "fuzz/run.sh: $target for $minutes min on $seeds seeds in $work"
 
 set +e
 start=$SECONDS
+# the third-party leaks tools/lsan.supp names (each with its reason) are not findings of ours
+LSAN_OPTIONS="suppressions=$PWD/tools/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
 "$build/fuzz/$target" "$work/corpus" -max_total_time=$((minutes * 60)) -print_final_stats=1 \
     -max_len="${FUZZ_MAX_LEN:-65536}" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$work/findings/" >"$work/libfuzzer.log" 2>&1
