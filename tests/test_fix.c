@@ -903,6 +903,43 @@ static void webp_lossless_turns_exactly(void **state)
     fu_buf_free(&in);
 }
 
+/* A chunk named "\0\0\0\0" (libwebp's mux asserts on it; found by fuzz_fix) or any other
+ * name that is not text: the file is refused as damaged, nothing written. A chunk with an
+ * unknown but proper name is kept. */
+static void webp_chunk_names_must_be_text(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"\0\0\0\0", "AB\x01D", "\xff\xffXY", "ABCD"};
+    for (int k = 0; k < 4; k++) {
+        fu_buf in = make_webp(21, 9, 1, 0);
+        uint8_t extra[10] = {0};
+        memcpy(extra, names[k], 4);
+        extra[4] = 2;   /* two bytes of payload */
+        fu_buf_put(&in, extra, sizeof extra);
+        uint32_t riff = (uint32_t)in.n - 8;
+        for (int i = 0; i < 4; i++)
+            in.p[4 + i] = (uint8_t)(riff >> (8 * i));
+        fu_fix_plan plan = plan_of(element(1), 1, 0);
+        fu_buf out;
+        faceup_fix_path path;
+        char err[FU_ERRLEN] = "";
+        int rc = fu_fix_webp(in.p, in.n, &plan, &out, &path, err);
+        if (k < 3) {
+            assert_int_equal(rc, FACEUP_ERR_DECODE);
+            assert_non_null(strstr(err, "name is not text"));
+            assert_int_equal(out.n, 0);
+        } else {
+            assert_int_equal(rc, FACEUP_OK);
+            int kept = 0;
+            for (size_t i = 0; i + 4 <= out.n && !kept; i++)
+                kept = memcmp(out.p + i, "ABCD", 4) == 0;
+            assert_true(kept);
+        }
+        fu_buf_free(&out);
+        fu_buf_free(&in);
+    }
+}
+
 static void webp_lossy_quality_is_estimated_from_the_header(void **state)
 {
     (void)state;
@@ -1204,6 +1241,7 @@ int main(void)
         cmocka_unit_test(png_exif_is_patched_in_place_with_its_crc),
         cmocka_unit_test(png_damaged_or_animated_inputs_are_errors),
         cmocka_unit_test(webp_lossless_turns_exactly),
+        cmocka_unit_test(webp_chunk_names_must_be_text),
         cmocka_unit_test(webp_lossy_quality_is_estimated_from_the_header),
         cmocka_unit_test(apply_with_nothing_to_do_returns_the_input_bytes),
         cmocka_unit_test(apply_folds_exif_and_the_turn_into_one_transform),

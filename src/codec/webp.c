@@ -77,6 +77,16 @@ static int is(const chunk *c, const char *fourcc)
     return memcmp(c->fourcc, fourcc, 4) == 0;
 }
 
+/* A FourCC is four printable ASCII characters. libwebp's mux takes "\0\0\0\0" for its own
+ * "no chunk" tag and asserts when it is asked to write one (found by fuzz_fix). */
+static int valid_fourcc(const chunk *c)
+{
+    for (int i = 0; i < 4; i++)
+        if (c->fourcc[i] < 0x20 || c->fourcc[i] > 0x7E)
+            return 0;
+    return 1;
+}
+
 /* The first chunk `fourcc` of an extended-format file: 1 and *out; 0 when there is none (or
  * the file is in the simple format); -1 when the file's chunks are damaged anywhere. */
 static int find_meta(const uint8_t *d, size_t n, const char *fourcc, chunk *out)
@@ -513,6 +523,8 @@ static int find_frame(const uint8_t *data, size_t size, size_t *end, chunk *fram
     while ((more = next_chunk(data, *end, &pos, &c)) > 0) {
         if (is(&c, "ANIM") || is(&c, "ANMF"))
             return fu_err(err, FACEUP_ERR_FORMAT, "animated WebP: not turned");
+        if (!valid_fourcc(&c))
+            return fu_err(err, FACEUP_ERR_DECODE, "damaged WebP: a chunk's name is not text");
         if ((is(&c, "VP8 ") || is(&c, "VP8L")) && !frame->fourcc[0])
             *frame = c;
         *alpha |= is(&c, "ALPH");
