@@ -192,6 +192,23 @@ def test_the_pixel_limit_is_checked_before_decoding(tmp_path):
     assert rc == 1 and "over the limit" in rec["error"]
 
 
+def test_a_small_picture_made_of_a_huge_overlay_is_refused_before_libheif_allocates_it():
+    """Found by fuzz_heif: a 40x24 grid whose one tile is an overlay with a 50624x65535 canvas
+    made libheif allocate 3 GB and crash in its decoding thread. The parts of a picture are now
+    held to its own longer side (at least 8192), so it is a clear error, at once."""
+    src = ROOT / "fuzz" / "corpus" / "fuzz_heif" / "crash_overlay_canvas_oom.heif"
+    for args in (["detect", "--json"], ["fix", "--json", "--dry-run"]):
+        p = subprocess.Popen([FACEUP, *args, str(src)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(p.pid, 0)   # a few lines of output: the pipes never fill
+        out, errs = p.stdout.read(), p.stderr.read()
+        p.stdout.close()
+        p.stderr.close()
+        assert os.waitstatus_to_exitcode(status) == 1, errs
+        assert "exceeds the maximum image size 8192x8192" in out + errs
+        assert usage.ru_maxrss < 200_000, usage.ru_maxrss   # KiB: before, 3.2 GB and SIGSEGV
+
+
 def test_the_memory_budget_counts_a_heifs_decoded_planes(tmp_path):
     # 1024 x 768: a few KB of HEVC, ~7 MB to decode (planes, libheif's RGB, our copy), and
     # ~16 MB to fix (the decode, the turned image, what x265 holds)

@@ -66,6 +66,19 @@ static int sniff_avif(const uint8_t *d, size_t n)
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
+/* The longest side libheif may decode for a part of a small picture (see file_open). */
+#define PART_SIDE 8192
+
+/* Our status for a libheif error: out of memory, over a limit (libheif reports its security
+ * limits as allocation errors), or `other`. */
+static int heif_rc(struct heif_error e, int other)
+{
+    if (e.code == heif_error_Memory_allocation_error)
+        return e.subcode == heif_suberror_Security_limit_exceeded ? FACEUP_ERR_TOO_MANY_PIXELS
+                                                                   : FACEUP_ERR_NOMEM;
+    return other;
+}
+
 typedef struct heif_file {
     struct heif_context *ctx;
     struct heif_image_handle *item; /* the primary image */
@@ -91,11 +104,24 @@ static int file_open(const uint8_t *d, size_t n, long long max_pixels, heif_file
     struct heif_error e = heif_context_read_from_memory_without_copy(f->ctx, d, n, NULL);
     if (e.code == heif_error_Ok)
         e = heif_context_get_primary_image_handle(f->ctx, &f->item);
-    if (e.code == heif_error_Ok)
+    if (e.code == heif_error_Ok) {
+        /* The images decoded to make the primary one (a grid's tiles, an overlay's canvas and
+         * layers) are checked by libheif against this limit on a side when they are decoded,
+         * not when the boxes are read, and their sizes are not the primary's: a 1.4 KB grid
+         * of an overlay with a huge canvas made libheif allocate gigabytes (found by
+         * fuzz_heif). So it becomes the primary's own longer side, or PART_SIDE when that is
+         * smaller (a tile may be larger than a small picture it is cropped to). */
+        int side = heif_image_handle_get_width(f->item);
+        if (heif_image_handle_get_height(f->item) > side)
+            side = heif_image_handle_get_height(f->item);
+        if (side < PART_SIDE)
+            side = PART_SIDE;
+        if (side < max_pixels)
+            heif_context_set_maximum_image_size_limit(f->ctx, side);
         return FACEUP_OK;
+    }
     /* e.message lives in the context: said before it is freed */
-    int rc = fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
-                                                                       : FACEUP_ERR_DECODE,
+    int rc = fu_err(err, heif_rc(e, FACEUP_ERR_DECODE),
                     "damaged HEIF: %s", e.message);
     file_close(f);
     return rc;
@@ -130,8 +156,7 @@ static int decode_item(const heif_file *f, int alpha, struct heif_image **img, c
                                             alpha ? heif_chroma_interleaved_RGBA
                                                   : heif_chroma_interleaved_RGB, NULL);
     if (e.code != heif_error_Ok)
-        return fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
-                                                                         : FACEUP_ERR_DECODE,
+        return fu_err(err, heif_rc(e, FACEUP_ERR_DECODE),
                       "damaged HEIF data: %s", e.message);
     int w = heif_image_get_width(*img, heif_channel_interleaved),
         h = heif_image_get_height(*img, heif_channel_interleaved);
@@ -230,8 +255,7 @@ static int decode_half(const heif_file *f, int min_side, fu_image *out, char *er
     struct heif_error e = heif_decode_image(f->item, &img, heif_colorspace_YCbCr, heif_chroma_420,
                                             NULL);
     if (e.code != heif_error_Ok)
-        return fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
-                                                                         : FACEUP_ERR_DECODE,
+        return fu_err(err, heif_rc(e, FACEUP_ERR_DECODE),
                       "damaged HEIF data: %s", e.message);
     if (!matrix_of(img, &mx)) { /* rare: decoded again, converted by libheif */
         heif_image_release(img);
@@ -423,8 +447,7 @@ static int encode_image(enum heif_compression_format codec, const struct heif_im
     int rc = FACEUP_OK;
     if (e.code != heif_error_Ok) { /* e.message lives in the context or the encoder */
         fu_buf_free(out);
-        rc = fu_err(err, e.code == heif_error_Memory_allocation_error ? FACEUP_ERR_NOMEM
-                                                                       : FACEUP_ERR_ENCODE,
+        rc = fu_err(err, heif_rc(e, FACEUP_ERR_ENCODE),
                     "HEIF encoder: %s", e.message);
     }
     heif_image_handle_release(item);
