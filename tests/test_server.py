@@ -813,16 +813,23 @@ def test_header_deadline_is_its_own(tmp_path):
         assert srv.stop() == 0
 
 
+def hold(srv, n, data):
+    """n connections from 127.0.0.1 that each sent `data` and are left open."""
+    held = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        c.sendall(data)
+        held.append(c)
+    return held
+
+
 def test_one_address_cannot_take_every_connection(tmp_path):
     """Slow clients from 127.0.0.1 hold what they can; one from 127.0.0.2 is still served at once."""
     srv = Server(tmp_path, "--threads", "1", "--max-connections", "8", "--max-conn-per-ip", "4",
                  "--header-timeout", "30")
     held = []
     try:
-        for _ in range(16):
-            c = socket.create_connection(("127.0.0.1", srv.port))
-            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # headers never finished
-            held.append(c)
+        held = hold(srv, 16, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # headers never finished
         time.sleep(0.3)
         other = socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.2", 0))
         other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -840,11 +847,7 @@ def test_connections_over_the_cap_wait_for_a_free_one(tmp_path):
     """Three connections sending bodies (not idle) fill the cap: a fourth waits until one ends."""
     srv = Server(tmp_path, "--max-connections", "3", "--threads", "1")
     try:
-        busy = []
-        for _ in range(3):
-            c = socket.create_connection(("127.0.0.1", srv.port))
-            c.sendall(b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
-            busy.append(c)
+        busy = hold(srv, 3, b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
         time.sleep(0.3)
         extra = socket.create_connection(("127.0.0.1", srv.port))   # queued by the kernel
         extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -205,10 +205,9 @@ def augment(stored, labels, size, crop_scale, gen, rng, train, masks=0.0):
     feeds them (its first layer has the 1/255 folded in)."""
     x = torch.from_numpy(stored).permute(0, 3, 1, 2).float()
     n = x.shape[0]
-    if train:
-        synthetic_masks(x, labels, masks, rng)
     zoom = crop_scale / rd.STORE_CONTEXT
     if train:
+        synthetic_masks(x, labels, masks, rng)   # before the geometry: it turns with the face
         scale = zoom * torch.empty(n).uniform_(0.85, 1.25, generator=gen)
         big_roll = torch.rand(n, generator=gen) < 0.7
         ang = torch.where(big_roll, torch.empty(n).uniform_(-40, 40, generator=gen),

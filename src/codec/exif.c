@@ -17,8 +17,8 @@
  * Only two IFDs are visited (IFD 0 and the one its ExifIFD pointer names), each entry table is
  * checked to lie inside the block, after the header and apart from the other before it is read,
  * and nothing follows "next IFD" links, so a hostile block can neither loop nor make us read out
- * of bounds, nor make a patch rewrite the structure that locates what it patches. Every write happens after the
- * whole walk has succeeded: a malformed block is left exactly as it came.
+ * of bounds, nor make a patch rewrite the structure that locates what it patches. Every write
+ * happens after the whole walk has succeeded: a malformed block is left exactly as it came.
  */
 #include "codec/exif.h"
 
