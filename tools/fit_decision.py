@@ -16,7 +16,7 @@ tools/train_reader.py that was trained without the photo's source. faces-dev is 
      Searches the decision's constants; prints and records the per-source table, the confidence
      bands and the chosen constants (which src/decide/decision.c must then use).
 """
-import argparse, itertools, json, math, os, pickle, sys, time
+import argparse, json, os, pickle, sys, time
 
 import numpy as np
 import torch
@@ -119,50 +119,7 @@ def features(a):
     print(f"wrote {a.out}")
 
 
-# ---- the decision, as src/decide/decision.c computes it ----------------------------------------
-
-def log_softmax(v):
-    m = v.max()
-    return v - m - math.log(np.exp(v - m).sum())
-
-
-def reader_logp(logits4, t, T, tta):
-    """The reader's log-probabilities (turned 0/90/180/270, not a face) for the crop of the photo
-    turned by t: the crop itself, or (tta) the mean over its four turns, each credited back."""
-    if not tta:
-        return log_softmax(logits4[t] / T)
-    lp = np.zeros(5)
-    for r in range(4):
-        l = log_softmax(logits4[(t + r) % 4] / T)
-        lp[:4] += np.roll(l[:4], -r)
-        lp[4] += l[4]
-    return log_softmax(lp / 4)
-
-
-def decide_groups(groups, t, p):
-    """Posterior over the four turns for the photo turned clockwise by 90t, from its groups.
-    Returns (best, confidence, evidence weight)."""
-    L = np.zeros(4)
-    wsum = 0.0
-    for g in groups:
-        lp = reader_logp(g["logits"], t, p["T"], p["tta"])
-        pface = 1.0 - math.exp(lp[4])
-        if pface < p["pface_min"]:
-            continue
-        s = np.roll(g["s"], t)        # turn k of the turned photo is turn k - t of the upright one
-        w = pface ** p["pface_pow"] * min(1.0, max(0.0, (g["top"] - p["thr"]) / p["ramp"]))
-        w *= min(1.0, g["side"] / p["size0"]) ** p["size_pow"]
-        if w <= 0:
-            continue
-        lq = lp[:4] - math.log(max(pface, 1e-12))
-        L += w * (np.maximum(lq, p["floor"]) + p["beta"] * s)
-        wsum += w
-    if wsum <= 0:
-        return None, 0.0, 0.0
-    b = int(np.argmax(L))
-    z = np.exp(L - L[b]).sum()
-    return b, float(min(1.0 / z, p["cap"])), wsum
-
+# ---- the decision, as src/decide/weigh.c and orientation.c compute it -----------------------------
 
 class Tables:
     """The features as flat arrays, one set per (detector threshold, pass prefix), so a whole
@@ -230,10 +187,21 @@ class Tables:
             e = (np.maximum(lq, p["floor"]) + p["beta"] * st) / p.get("Te", 1.0)
             e = e - e.max(-1, keepdims=True)
             pi = np.exp(e) / np.exp(e).sum(-1, keepdims=True)
-            pf = np.where(pface >= p["pface_min"], pface ** p["pface_pow"], 0.0) * \
-                np.clip((top - p["thr"]) / p["ramp"], 0, 1)[:, None]
+            if p["mix"] == 2:
+                # whether it is a face, as a logistic model of the three looks at it: the reader's
+                # P(face), the detector's score, and whether the two agree on the turn
+                agree = (lq.argmax(-1) == st.argmax(-1)) & (st.max(-1) > 0)
+                pc = np.clip(pface, 1e-6, 1 - 1e-6)
+                tc = np.clip(top, 1e-6, 1 - 1e-6)
+                z = p["b0"] + p["bp"] * np.log(pc / (1 - pc)) + \
+                    p["bd"] * np.log(tc / (1 - tc))[:, None] + p["ba"] * agree
+                pf = np.where(pface >= p["pface_min"], 1 / (1 + np.exp(-z)), 0.0)
+            else:
+                pf = np.where(pface >= p["pface_min"], pface ** p["pface_pow"], 0.0) * \
+                    np.clip((top - p["thr"]) / p["ramp"], 0, 1)[:, None]
             pf = np.minimum(pf, p.get("pf_cap", 1.0))
             E = np.log(pf[..., None] * 4 * pi + (1 - pf[..., None]))
+            w = pf
         else:
             E = w[..., None] * (np.maximum(lq, p["floor"]) + p["beta"] * st)
         L = np.zeros((n, 4, 4))
@@ -324,11 +292,19 @@ def bands(tab, answers, edges=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001)):
     return rows
 
 
-# the forms src/decide/weigh.c implements: the mixture, no weighting by face size
-GRID = {"mix": [1], "beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25],
-        "pface_pow": [0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7], "ramp": [0.05, 0.15, 0.35],
-        "floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0],
-        "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "Z"]}
+# the forms src/decide/weigh.c implements: the mixture, no weighting by face size, and whether a
+# group is a face (pf) either as the product P(face)^pface_pow x a ramp on the detector score
+# ("ramp", mix 1) or as a logistic model of P(face), the score and the turns' agreement
+# ("logistic", mix 2)
+COMMON = {"beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25]}
+LATER = {"floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0],
+         "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "Z"]}
+FORMS = {   # searched in this order
+    "ramp": {"mix": [1], **COMMON, "pface_pow": [0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7],
+             "ramp": [0.05, 0.15, 0.35], **LATER},
+    "logistic": {"mix": [2], **COMMON, "b0": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],
+                 "bp": [0.25, 0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7], "bd": [0.0, 0.5, 1.0, 2.0, 4.0],
+                 "ba": [0.0, 1.0, 2.0, 4.0], **LATER}}
 
 
 def load_features(paths):
@@ -344,8 +320,10 @@ def fit(a):
     tab = Tables(feats, a.low)
     base = {"T": 1.0, "pface_pow": 1.0, "pface_min": 0.5, "thr": 0.5, "ramp": 0.35, "beta": 10.0,
             "cap": 0.999, "tau": 0.85, "sure": 0.97, "schedule": "Z", "det_thr": 0.5, "tta": 0,
-            "size0": 24.0, "size_pow": 0.0, "floor": -30.0, "mix": 1, "Te": 1.0, "pf_cap": 1.0}
-    grid = dict(GRID, det_thr=sorted({k[0] for k in tab.keys}))
+            "size0": 24.0, "size_pow": 0.0, "floor": -30.0, "mix": 1, "Te": 1.0, "pf_cap": 1.0,
+            "b0": 0.0, "bp": 1.0, "bd": 1.0, "ba": 0.0}
+    base["mix"] = FORMS[a.form]["mix"][0]
+    grid = dict(FORMS[a.form], det_thr=sorted({k[0] for k in tab.keys}))
     schedules = {k for k in tab.keys}
     grid["schedule"] = [n for n, sc in SCHEDULES.items()
                         if all((t, tuple(sc[: j + 1])) in schedules for t in grid["det_thr"] for j in range(len(sc)))]
@@ -421,6 +399,7 @@ def main():
     g.add_argument("--features", nargs="+", required=True)
     g.add_argument("--low", action="store_true", help="detector scores count faint detections")
     g.add_argument("--record")
+    g.add_argument("--form", choices=sorted(FORMS), default="ramp", help="how a group's pf is computed")
     g.add_argument("--max-wrong", type=float, default=0.002)
     g.add_argument("--min-noface", type=float, default=0.99)
     g.add_argument("--cost-passes", type=float, default=0.002)
