@@ -14,7 +14,8 @@ tools/train_reader.py that was trained without the photo's source. faces-dev is 
      cases orient_eval.py makes (no-face photos only as they are).
   2. fit:      fit_decision.py fit --features feats.pkl [--record FILE]
      Searches the decision's constants; prints and records the per-source table, the confidence
-     bands and the chosen constants (which src/decide/decision.c must then use).
+     bands and the chosen constants (which src/decide/weigh.c, weigh.h and orientation.c must
+     then use; tests/test_weigh_reference.py holds weigh.c to them).
 """
 import argparse, json, os, pickle, sys, time
 
@@ -275,8 +276,9 @@ def table(stats):
         v = stats[s]
         faces = v[0] + v[1] + v[2]
         n = faces + v[6]
+        nf = f"{v[5] / v[6]:.4f}" if v[6] else "-"
         lines.append(f"| {s} | {int(n)} | {v[0] / faces:.4f} | {v[1] / faces:.4f} | {v[3] / max(1, v[4]):.4f} | "
-                     f"{v[5] / v[6]:.4f} | {v[7] / n:.2f} |" if faces else
+                     f"{nf} | {v[7] / n:.2f} |" if faces else
                      f"| {s} | {int(n)} | - | - | - | {v[5] / v[6]:.4f} | {v[7] / n:.2f} |")
     return "\n".join(lines)
 
@@ -292,19 +294,19 @@ def bands(tab, answers, edges=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001)):
     return rows
 
 
-# the forms src/decide/weigh.c implements: the mixture, no weighting by face size, and whether a
-# group is a face (pf) either as the product P(face)^pface_pow x a ramp on the detector score
-# ("ramp", mix 1) or as a logistic model of P(face), the score and the turns' agreement
-# ("logistic", mix 2)
+# the mixture, no weighting by face size, and whether a group is a face (pf) as a logistic model of
+# P(face), the score and the turns' agreement ("logistic", mix 2: what src/decide/weigh.c
+# implements since v3) or, as v2 did, P(face)^pface_pow x a ramp on the detector score ("ramp",
+# mix 1: kept to compare, tools/fit_decision.record.md)
 COMMON = {"beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25]}
 LATER = {"floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0],
          "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "Z"]}
 FORMS = {   # searched in this order
     "ramp": {"mix": [1], **COMMON, "pface_pow": [0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7],
              "ramp": [0.05, 0.15, 0.35], **LATER},
-    "logistic": {"mix": [2], **COMMON, "b0": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],
-                 "bp": [0.25, 0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7], "bd": [0.0, 0.5, 1.0, 2.0, 4.0],
-                 "ba": [0.0, 1.0, 2.0, 4.0], **LATER}}
+    "logistic": {"mix": [2], **COMMON, "b0": [-18.0, -16.0, -14.0, -12.0, -10.0, -8.0, -6.0, -4.0, -2.0, 0.0],
+                 "bp": [0.25, 0.5, 0.75, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7], "bd": [0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0],
+                 "ba": [0.0, 0.5, 1.0, 2.0, 3.0, 4.0], **LATER}}
 
 
 def load_features(paths):
@@ -325,8 +327,8 @@ def fit(a):
     base["mix"] = FORMS[a.form]["mix"][0]
     grid = dict(FORMS[a.form], det_thr=sorted({k[0] for k in tab.keys}))
     schedules = {k for k in tab.keys}
-    grid["schedule"] = [n for n, sc in SCHEDULES.items()
-                        if all((t, tuple(sc[: j + 1])) in schedules for t in grid["det_thr"] for j in range(len(sc)))]
+    grid["schedule"] = [n for n, sc in SCHEDULES.items() if n in a.schedules
+                        and all((t, tuple(sc[: j + 1])) in schedules for t in grid["det_thr"] for j in range(len(sc)))]
 
     def score(p):
         s = summarise(evaluate(tab, p)[0])
@@ -338,11 +340,15 @@ def fit(a):
     # started once from each pass schedule (from the cheapest alone it stays in a local optimum)
     t0 = time.time()
     found = []
-    for start in grid["schedule"]:
-        p = dict(base, det_thr=grid["det_thr"][0], schedule=start)
+    # ... and from --restarts random points of the grid (seeded), the search being greedy
+    rng = np.random.default_rng(a.seed)
+    starts = [dict(base, det_thr=grid["det_thr"][0], schedule=sc) for sc in grid["schedule"]]
+    starts += [dict(base, **{k: vs[rng.integers(len(vs))] for k, vs in grid.items()})
+               for _ in range(a.restarts)]
+    for n_start, p in enumerate(starts):
         p["thr"] = p["det_thr"]
         best = score(p) + (dict(p),)
-        print(f"start: schedule {start}", flush=True)
+        print(f"start {n_start}: {json.dumps(p)}", flush=True)
         for rnd in range(4):
             moved = False
             for k in grid:
@@ -399,7 +405,10 @@ def main():
     g.add_argument("--features", nargs="+", required=True)
     g.add_argument("--low", action="store_true", help="detector scores count faint detections")
     g.add_argument("--record")
-    g.add_argument("--form", choices=sorted(FORMS), default="ramp", help="how a group's pf is computed")
+    g.add_argument("--schedules", default="".join(SCHEDULES), help="the pass schedules it may choose")
+    g.add_argument("--restarts", type=int, default=0, help="more starts of the search, at random")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--form", choices=sorted(FORMS), default="logistic", help="how a group's pf is computed")
     g.add_argument("--max-wrong", type=float, default=0.002)
     g.add_argument("--min-noface", type=float, default=0.99)
     g.add_argument("--cost-passes", type=float, default=0.002)

@@ -14,8 +14,9 @@
 #   4. 150 scenes per fold composed from its own sources, dumped  WORK/scenes_f{0..3}/
 #   5. fit_decision.py features: the out-of-fold evidence      WORK/feats_*.pkl
 #   6. the final model on all sources                          WORK/final.pt
-#   7. fit_decision.py fit --low                               WORK/fit.md
-# Then, by hand (they change shipped files): the constants of WORK/fit.md into src/decide/, and
+#   7. fit_decision.py fit --low --form logistic --schedules Z --restarts 10   WORK/fit.md
+# Then, by hand (they change shipped files): the constants of WORK/fit.md into src/decide/ and its
+# Chosen line into tools/fit_decision.record.md (tests/test_weigh_reference.py holds them equal), and
 #   tools/train_reader.py export --model WORK/final.pt --temperature T --out src/models/reader_weights.bin
 # with T the mean of the fold models' temperatures times the fitted T (printed at the end).
 # Environment: FACEUP_BUILD (default build), TRAIN_SET (default ../shared/data/faces-train),
@@ -126,7 +127,8 @@ fi
 # 7. the decision's constants
 if [ ! -s "$work/fit.md" ]; then
     log "fit"
-    "$py" tools/fit_decision.py fit --low --features "$work"/feats_*.pkl --record "$work/fit.tmp.md" \
+    "$py" tools/fit_decision.py fit --low --form logistic --schedules Z --restarts 10 \
+        --features "$work"/feats_*.pkl --record "$work/fit.tmp.md" \
         >"$work/fit.log" 2>&1
     mv "$work/fit.tmp.md" "$work/fit.md"
 fi

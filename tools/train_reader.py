@@ -24,6 +24,8 @@ Steps (run by /usr/bin/python3 with Debian's python3-torch, python3-numpy, pytho
         train_reader.py tradeoff --models fold3_m64.pt fold3_s48.pt fold3_l80.pt
   5. export:  train_reader.py export --model final.pt --out src/models/reader_weights.bin
      (binary float32; tools/reader_to_c.py makes the C arrays at build time)
+  5b. temper: train_reader.py temper --weights src/models/reader_weights.bin --temperature T
+     (only the temperature changes, as tools/fit_decision.py fits it: the weights stay the same)
 
 Augmentation (as the detector presents faces in real photos): box jitter from the detector itself
 (crops around the box another turn gave) plus random position, scale and roll up to 40 degrees,
@@ -661,6 +663,15 @@ def tradeoff(a):
     print("\n".join(out))
 
 
+def temper(a):
+    """A weights file's temperature set anew (the decision's fit changes it), the weights kept."""
+    head, arrays = reader_to_c.read(a.weights)
+    old = head["temperature"]
+    head["temperature"] = float(np.float32(a.temperature))
+    reader_to_c.write(a.weights, head, arrays)
+    print(f"{a.weights}: temperature {old:.4f} -> {head['temperature']:.4f}, weights unchanged")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -694,6 +705,9 @@ def main():
     e.add_argument("--out", required=True)
     e.add_argument("--temperature", type=float, default=0.0)
     e.add_argument("--golden", default=os.path.join(FIXTURES, "golden.json"))
+    tp = sub.add_parser("temper")
+    tp.add_argument("--weights", required=True)
+    tp.add_argument("--temperature", type=float, required=True)
     rc = sub.add_parser("record")
     rc.add_argument("--models", nargs="+", required=True)
     rc.add_argument("--out")
@@ -702,7 +716,7 @@ def main():
     to.add_argument("--reps", type=int, default=300)
     a = ap.parse_args()
     {"crops": crops, "tradeoff": tradeoff, "train": train, "export": export, "fixtures": make_fixtures,
-     "record": record}[a.cmd](a)
+     "record": record, "temper": temper}[a.cmd](a)
 
 
 if __name__ == "__main__":

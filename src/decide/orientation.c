@@ -14,8 +14,9 @@
  *  2. Read. The reader (models/reader.c) looks at each face's crop: log P(turned 0/90/180/270)
  *     and log P(not a face).
  *  3. Weigh. A face points by pi = softmax(reader's log-odds + FU_BETA x YuNet's score per turn)
- *     - the two are independent looks at it - and is a face with probability pf, the reader's
- *     P(face) times a ramp on its detector score. Then a face multiplies the odds of turn k by
+ *     - the two are independent looks at it - and is a face with probability pf, a logistic
+ *     model of the reader's P(face), its detector score and whether the reader and YuNet agree on
+ *     its turn. Then a face multiplies the odds of turn k by
  *     pf * 4 pi_k + (1 - pf): at most 4 for a certain face, nothing for a certain non-face, so a
  *     false detection cannot outvote a real face however sure it looks, and the confidence of a
  *     one-face photo is at most that face's pf. The normalised product over faces is the

@@ -12,7 +12,7 @@
 #include "models/reader_weights.h"
 
 #define FU_DET_THRESHOLD 0.5f  /* a detection this good can be a face (fitted) */
-#define FU_MIN_DECIDE 0.9f     /* below this confidence the answer is undecided (fitted) */
+#define FU_MIN_DECIDE 0.8f     /* below this confidence the answer is undecided (fitted) */
 #define FU_MAX_CONFIDENCE 0.999f /* never claim certainty */
 
 /* What the decision knows about one face. */
