@@ -136,16 +136,15 @@ class Tables:
         self.per = {}
         self.has_key = {k: np.array([k in feats[r]["per"] for r in self.rels]) for k in self.keys}
         for key in self.keys:
-            img, lg, s, top, side = [], [], [], [], []
+            img, lg, s, top = [], [], [], []
             for i, r in enumerate(self.rels):
                 for g in feats[r]["per"].get(key, []):
                     img.append(i)
                     lg.append(g["logits"] / feats[r]["temperature"])   # each fold model's own
                     s.append(g.get("s_low", g["s"]) if low else g["s"])
                     top.append(g["top"])
-                    side.append(g["side"])
             self.per[key] = (np.array(img, np.int64), np.array(lg, np.float64).reshape(-1, 4, 5),
-                             np.array(s, np.float64).reshape(-1, 4), np.array(top), np.array(side))
+                             np.array(s, np.float64).reshape(-1, 4), np.array(top))
         self._lp = {}
 
     def logp(self, key, T, tta):
@@ -172,43 +171,36 @@ class Tables:
 
     def decide(self, key, p):
         """(best turn [images, 4 cases], confidence [images, 4], any evidence [images, 4])."""
-        img, lg, s, top, side = self.per[key]
+        img, lg, s, top = self.per[key]
         n = len(self.rels)
         lp = self.logp(key, p["T"], p["tta"])                 # [g, t, 5]
         pface = 1.0 - np.exp(lp[..., 4])                      # [g, t]
-        w = pface ** p["pface_pow"] * np.clip((top - p["thr"]) / p["ramp"], 0, 1)[:, None]
-        w = w * (np.minimum(1.0, side / p["size0"]) ** p["size_pow"])[:, None]
-        w = np.where(pface >= p["pface_min"], w, 0.0)
         lq = lp[..., :4] - np.log(np.maximum(pface, 1e-12))[..., None]
         # the detector's score in turn k of the photo turned by t is its upright score in k - t
         st = np.stack([np.roll(s, t, axis=1) for t in range(4)], 1)   # [g, t, 4]
-        if p.get("mix"):
-            # each group is a face with probability pf (reader x detector ramp), pointing by pi;
-            # else it says nothing: P(turn k) grows by pf * 4 pi_k + (1 - pf), at most 4x a group
-            e = (np.maximum(lq, p["floor"]) + p["beta"] * st) / p.get("Te", 1.0)
-            e = e - e.max(-1, keepdims=True)
-            pi = np.exp(e) / np.exp(e).sum(-1, keepdims=True)
-            if p["mix"] == 2:
-                # whether it is a face, as a logistic model of the three looks at it: the reader's
-                # P(face), the detector's score, and whether the two agree on the turn
-                agree = (lq.argmax(-1) == st.argmax(-1)) & (st.max(-1) > 0)
-                pc = np.clip(pface, 1e-6, 1 - 1e-6)
-                tc = np.clip(top, 1e-6, 1 - 1e-6)
-                z = p["b0"] + p["bp"] * np.log(pc / (1 - pc)) + \
-                    p["bd"] * np.log(tc / (1 - tc))[:, None] + p["ba"] * agree
-                pf = np.where(pface >= p["pface_min"], 1 / (1 + np.exp(-z)), 0.0)
-            else:
-                pf = np.where(pface >= p["pface_min"], pface ** p["pface_pow"], 0.0) * \
-                    np.clip((top - p["thr"]) / p["ramp"], 0, 1)[:, None]
-            pf = np.minimum(pf, p.get("pf_cap", 1.0))
-            E = np.log(pf[..., None] * 4 * pi + (1 - pf[..., None]))
-            w = pf
-        else:
-            E = w[..., None] * (np.maximum(lq, p["floor"]) + p["beta"] * st)
+        # each group is a face with probability pf, pointing by pi; else it says nothing:
+        # P(turn k) grows by pf * 4 pi_k + (1 - pf), at most 4x a group
+        e = (np.maximum(lq, p["floor"]) + p["beta"] * st) / p.get("Te", 1.0)
+        e = e - e.max(-1, keepdims=True)
+        pi = np.exp(e) / np.exp(e).sum(-1, keepdims=True)
+        if p["mix"] == 2:
+            # whether it is a face, as a logistic model of the three looks at it: the reader's
+            # P(face), the detector's score, and whether the two agree on the turn
+            agree = (lq.argmax(-1) == st.argmax(-1)) & (st.max(-1) > 0)
+            pc = np.clip(pface, 1e-6, 1 - 1e-6)
+            tc = np.clip(top, 1e-6, 1 - 1e-6)
+            z = p["b0"] + p["bp"] * np.log(pc / (1 - pc)) + \
+                p["bd"] * np.log(tc / (1 - tc))[:, None] + p["ba"] * agree
+            pf = np.where(pface >= p["pface_min"], 1 / (1 + np.exp(-z)), 0.0)
+        else:   # v2: P(face)^pface_pow x a ramp on the detector score
+            pf = np.where(pface >= p["pface_min"], pface ** p["pface_pow"], 0.0) * \
+                np.clip((top - p["thr"]) / p["ramp"], 0, 1)[:, None]
+        pf = np.minimum(pf, p.get("pf_cap", 1.0))
+        E = np.log(pf[..., None] * 4 * pi + (1 - pf[..., None]))
         L = np.zeros((n, 4, 4))
         np.add.at(L, img, E)
         W = np.zeros((n, 4))
-        np.add.at(W, img, w)
+        np.add.at(W, img, pf)
         best = L.argmax(-1)
         z = np.exp(L - L.max(-1, keepdims=True)).sum(-1)
         conf = np.where(W > 0, np.minimum(1.0 / z, p["cap"]), 0.0)
@@ -299,7 +291,7 @@ def bands(tab, answers, edges=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0001)):
 # implements since v3) or, as v2 did, P(face)^pface_pow x a ramp on the detector score ("ramp",
 # mix 1: kept to compare, tools/fit_decision.record.md)
 COMMON = {"beta": [0.0, 3.0, 6.0, 10.0, 15.0], "Te": [0.5, 1.0, 2.0], "T": [0.8, 1.0, 1.25]}
-LATER = {"floor": [-30.0, -6.0, -3.0], "tta": [0, 1], "size_pow": [0.0],
+LATER = {"floor": [-30.0, -6.0, -3.0], "tta": [0, 1],
          "tau": [0.7, 0.8, 0.85, 0.9, 0.95], "sure": [0.95, 0.97, 0.99, 0.999], "schedule": ["A", "B", "Z"]}
 FORMS = {   # searched in this order
     "ramp": {"mix": [1], **COMMON, "pface_pow": [0.5, 1.0, 2.0], "pface_min": [0.3, 0.5, 0.7],
@@ -322,9 +314,8 @@ def fit(a):
     tab = Tables(feats, a.low)
     base = {"T": 1.0, "pface_pow": 1.0, "pface_min": 0.5, "thr": 0.5, "ramp": 0.35, "beta": 10.0,
             "cap": 0.999, "tau": 0.85, "sure": 0.97, "schedule": "Z", "det_thr": 0.5, "tta": 0,
-            "size0": 24.0, "size_pow": 0.0, "floor": -30.0, "mix": 1, "Te": 1.0, "pf_cap": 1.0,
+            "floor": -30.0, "mix": FORMS[a.form]["mix"][0], "Te": 1.0, "pf_cap": 1.0,
             "b0": 0.0, "bp": 1.0, "bd": 1.0, "ba": 0.0}
-    base["mix"] = FORMS[a.form]["mix"][0]
     grid = dict(FORMS[a.form], det_thr=sorted({k[0] for k in tab.keys}))
     schedules = {k for k in tab.keys}
     grid["schedule"] = [n for n, sc in SCHEDULES.items() if n in a.schedules

@@ -386,20 +386,11 @@ static int weigh(fu_decider *d)
 
 /* ---- reporting ---------------------------------------------------------------------------- */
 
-static int argmax4(const double *p)
-{
-    int best = 0;
-    for (int k = 1; k < 4; k++)
-        if (p[k] > p[best])
-            best = k;
-    return best;
-}
-
 /* Fill one listed face from its group (all in displayed-image coordinates). */
 static void report_face(const fu_decider *d, const face_group *g, double pf, const double pi[4],
                         faceup_face *out)
 {
-    int turn = argmax4(pi);
+    int turn = fu_argmax4(pi);
     /* landmarks are best where the face was upright: that turn's detection if it was found there */
     int from = g->in_turn[turn] >= 0 ? turn : d->dets[g->best].turn;
     const fu_box *b = &d->dets[g->in_turn[turn] >= 0 ? g->in_turn[turn] : g->best].b;
@@ -505,7 +496,7 @@ static int report(fu_decider *d, float face_threshold, fu_decision *out)
             out->faces_disagree = 1;
         if (g->ev.top < face_threshold)
             continue;
-        if (n < FU_REFINE_MAX && (rc = refine_face(d, f, argmax4(pi))) != FACEUP_OK)
+        if (n < FU_REFINE_MAX && (rc = refine_face(d, f, fu_argmax4(pi))) != FACEUP_OK)
             return rc;
         n++;
     }

@@ -21,7 +21,7 @@
 #define FU_PF_BA 3.0
 #define FU_BETA 15.0           /* weight of YuNet's per-turn score beside the reader's log-odds (fitted) */
 #define FU_TE 1.0              /* temperature of pi (fitted) */
-#define FU_FLOOR -30.0          /* the reader's log-odds are floored here (fitted) */
+#define FU_FLOOR -30.0         /* the reader's log-odds are floored here (fitted) */
 
 static double logit(double p)
 {
@@ -29,8 +29,7 @@ static double logit(double p)
     return log(p / (1 - p));
 }
 
-/* The first turn with the largest value (as numpy's argmax, so the fit and C agree on ties). */
-static int first_max(const double v[4])
+int fu_argmax4(const double v[4])
 {
     int best = 0;
     for (int k = 1; k < 4; k++)
@@ -46,19 +45,18 @@ double fu_face_weight(const fu_evidence *e, double pi[4])
         pi[k] = 0.25;
     if (!(pface >= FU_PFACE_MIN) || !(e->top >= FU_DET_THRESHOLD))
         return 0.0;
-    double v[4], lp[4], s[4], mx = -1e300, z = 0;
+    double v[4], s[4], mx = -1e300, z = 0;
     for (int k = 0; k < 4; k++) {
         double lq = e->lp[k] - log(pface);
         v[k] = ((lq > FU_FLOOR ? lq : FU_FLOOR) + FU_BETA * e->s[k]) / FU_TE;
         mx = v[k] > mx ? v[k] : mx;
-        lp[k] = e->lp[k];
         s[k] = e->s[k];
     }
     for (int k = 0; k < 4; k++)
         z += exp(v[k] - mx);
     for (int k = 0; k < 4; k++)
         pi[k] = exp(v[k] - mx) / z;
-    int agree = s[first_max(s)] > 0 && first_max(lp) == first_max(s);
+    int agree = s[fu_argmax4(s)] > 0 && fu_argmax4(e->lp) == fu_argmax4(s);
     double t = FU_PF_B0 + FU_PF_BP * logit(pface) + FU_PF_BD * logit(e->top) + FU_PF_BA * agree;
     return 1.0 / (1.0 + exp(-t));
 }

@@ -26,6 +26,10 @@ typedef struct fu_evidence {
  * at all (returned; 0 when it is not taken for one). */
 double fu_face_weight(const fu_evidence *e, double pi[4]);
 
+/* The first of four turns with the largest value (as numpy's argmax, so the fit and C agree on
+ * ties). */
+int fu_argmax4(const double v[4]);
+
 /* One face's confidence in its own best turn: pf * pi + (1 - pf) / 4, capped. */
 float fu_face_confidence(double pf, double pi_best);
 
