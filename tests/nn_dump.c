@@ -40,7 +40,10 @@ int main(int argc, char **argv)
             for (int c = 0; c < 3; c++)
                 fu_tensor_at(in, y, x)[c] = planar[((size_t)c * h + y) * w + x];
     fu_pool *pool = threads > 1 ? fu_pool_create(threads) : NULL;
-    fu_yunet_forward(net, fu_kernels_best(), pool);
+    if (fu_yunet_forward(net, fu_kernels_best(), pool) != 0) {
+        fprintf(stderr, "nn_dump: out of memory\n");
+        return 1;
+    }
     FILE *o = fopen(argv[4], "wb");
     if (!o)
         return 1;

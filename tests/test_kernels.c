@@ -241,7 +241,7 @@ static void test_network_independent_of_threads_and_simd(void **state)
                     for (int c = 0; c < 3; c++)
                         fu_tensor_at(in, y, x)[c] = (frand() + 1.f) * 127.5f;
             fu_pool *pool = threads[ti] > 1 ? fu_pool_create(threads[ti]) : NULL;
-            fu_yunet_forward(net, ks[ki], pool);
+            assert_int_equal(fu_yunet_forward(net, ks[ki], pool), 0);
             fu_pool_destroy(pool);
             for (int l = 0; l < FU_YUNET_LEVELS; l++) {
                 const fu_tensor *o = fu_yunet_output(net, l);

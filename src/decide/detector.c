@@ -179,7 +179,8 @@ int fu_detector_run(fu_detector *d, const fu_image *img, float border, float thr
     /* no border: pad right and bottom like OpenCV, so results can be compared with it */
     int ox = border > 1.f ? (cw - img->w) / 2 : 0, oy = border > 1.f ? (ch - img->h) / 2 : 0;
     fill_input(in, img, ox, oy);
-    fu_yunet_forward(d->net, d->kernels, d->pool);
+    if (fu_yunet_forward(d->net, d->kernels, d->pool) != 0)
+        return FACEUP_ERR_NOMEM;
     int n = decode(d->net, threshold, (float)ox, (float)oy, d->cand, d->cand_cap);
     return nms(d->cand, n, d->sorted, 0.3f, out, max);
 }

@@ -12,7 +12,8 @@
  *   stride 8   P4 upsampled + C3; body27/28 -> P3
  *   heads      P3, P4, P5 each: 1x1 conv 64->16 then depthwise 3x3 (no relu); sigmoid on cls, obj
  *
- * Tensors are reused by stride: `a` and `b` ping-pong, `keep` holds C3/C4, `head` the outputs.
+ * Tensors are reused by stride: `a` and `b` ping-pong, `keep` holds C3/C4, `head` the outputs;
+ * each pw+dw pair is one fused pass (fu_layer_dp), its 1x1 outputs never held whole.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ struct fu_yunet {
     fu_tensor keep[NSTRIDE];   /* C3 at S8, C4 at S16, P5 at S32 */
     fu_tensor p4;              /* P4 must survive while the S16 ping-pong is reused */
     fu_tensor head[FU_YUNET_LEVELS];
+    float *scratch;            /* the fused pairs' (fu_layer_dp), grown to the pool's size */
+    size_t scratch_n;
 };
 
 fu_yunet *fu_yunet_create(int max_h, int max_w)
@@ -70,6 +73,7 @@ void fu_yunet_destroy(fu_yunet *net)
         free(net->keep[s].data);
     }
     free(net->p4.data);
+    free(net->scratch);
     for (int l = 0; l < FU_YUNET_LEVELS; l++)
         free(net->head[l].data);
     free(net);
@@ -85,6 +89,7 @@ fu_tensor *fu_yunet_input(fu_yunet *net, int h, int w)
 typedef struct walk {
     const fu_kernels *k;
     fu_pool *pool;
+    float *scratch;
 } walk;
 
 static void conv(const walk *w, int layer, const fu_tensor *in, fu_tensor *out, int relu)
@@ -92,11 +97,11 @@ static void conv(const walk *w, int layer, const fu_tensor *in, fu_tensor *out, 
     fu_layer_conv(w->k, w->pool, &fu_yunet_layers[layer], in, out, relu);
 }
 
-/* The ConvDPUnit of YuNet: 1x1 conv (linear), then depthwise 3x3 with relu, via `tmp`. */
-static void dp_unit(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, fu_tensor *out)
+/* The ConvDPUnit of YuNet: 1x1 conv (linear), then depthwise 3x3 with relu; in != out. */
+static void dp_unit(const walk *w, int layer, const fu_tensor *in, fu_tensor *out)
 {
-    conv(w, layer, in, tmp, 0);
-    conv(w, layer + 1, tmp, out, 1);
+    fu_layer_dp(w->k, w->pool, &fu_yunet_layers[layer], &fu_yunet_layers[layer + 1], in, out, 1,
+                w->scratch);
 }
 
 static void pool2(const walk *w, const fu_tensor *in, fu_tensor *out)
@@ -109,10 +114,10 @@ static void upsample_add(const walk *w, const fu_tensor *small, const fu_tensor 
     fu_layer_upsample_add(w->k, w->pool, small, skip, out);
 }
 
-static void head(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, fu_tensor *out)
+static void head(const walk *w, int layer, const fu_tensor *in, fu_tensor *out)
 {
-    conv(w, layer, in, tmp, 0);
-    conv(w, layer + 1, tmp, out, 0);
+    fu_layer_dp(w->k, w->pool, &fu_yunet_layers[layer], &fu_yunet_layers[layer + 1], in, out, 0,
+                w->scratch);
     for (int y = 0; y < out->h; y++)
         for (int x = 0; x < out->w; x++) {
             float *v = fu_tensor_at(out, y, x);
@@ -121,41 +126,62 @@ static void head(const walk *w, int layer, const fu_tensor *in, fu_tensor *tmp, 
         }
 }
 
-void fu_yunet_forward(fu_yunet *net, const fu_kernels *k, fu_pool *pool)
+/* The fused pairs' scratch for `threads` threads: the widest row of pw outputs is at stride 4
+ * (64 channels), or at stride 2 (16). */
+static size_t scratch_floats(const fu_yunet *net, int threads)
 {
-    const walk w = {k, pool};
+    size_t s2 = fu_layer_dp_scratch(net->max_w / 2, 16, threads);
+    size_t s4 = fu_layer_dp_scratch(net->max_w / 4, 64, threads);
+    return s2 > s4 ? s2 : s4;
+}
+
+int fu_yunet_forward(fu_yunet *net, const fu_kernels *k, fu_pool *pool)
+{
+    size_t need = scratch_floats(net, fu_pool_size(pool));
+    if (need > net->scratch_n) {
+        float *more = malloc(need * sizeof *more);
+        if (!more)
+            return -1;
+        free(net->scratch);
+        net->scratch = more;
+        net->scratch_n = need;
+    }
+    const walk w = {k, pool, net->scratch};
     fu_tensor *a = net->a, *b = net->b, *keep = net->keep;
 
     conv(&w, 0, &net->input, &a[S2], 1);
-    dp_unit(&w, 1, &a[S2], &b[S2], &a[S2]);
+    dp_unit(&w, 1, &a[S2], &b[S2]);
 
-    pool2(&w, &a[S2], &a[S4]);
-    for (int l = 3; l <= 9; l += 2)
-        dp_unit(&w, l, &a[S4], &b[S4], &a[S4]);
+    pool2(&w, &b[S2], &a[S4]);
+    dp_unit(&w, 3, &a[S4], &b[S4]);
+    dp_unit(&w, 5, &b[S4], &a[S4]);
+    dp_unit(&w, 7, &a[S4], &b[S4]);
+    dp_unit(&w, 9, &b[S4], &a[S4]);
 
     pool2(&w, &a[S4], &a[S8]);
-    dp_unit(&w, 11, &a[S8], &b[S8], &a[S8]);
-    dp_unit(&w, 13, &a[S8], &b[S8], &keep[S8]);            /* C3 */
+    dp_unit(&w, 11, &a[S8], &b[S8]);
+    dp_unit(&w, 13, &b[S8], &keep[S8]);                    /* C3 */
 
     pool2(&w, &keep[S8], &a[S16]);
-    dp_unit(&w, 15, &a[S16], &b[S16], &a[S16]);
-    dp_unit(&w, 17, &a[S16], &b[S16], &keep[S16]);         /* C4 */
+    dp_unit(&w, 15, &a[S16], &b[S16]);
+    dp_unit(&w, 17, &b[S16], &keep[S16]);                  /* C4 */
 
     pool2(&w, &keep[S16], &a[S32]);
-    dp_unit(&w, 19, &a[S32], &b[S32], &a[S32]);
-    dp_unit(&w, 21, &a[S32], &b[S32], &a[S32]);
-    dp_unit(&w, 23, &a[S32], &b[S32], &keep[S32]);         /* P5 */
+    dp_unit(&w, 19, &a[S32], &b[S32]);
+    dp_unit(&w, 21, &b[S32], &a[S32]);
+    dp_unit(&w, 23, &a[S32], &keep[S32]);                  /* P5 */
 
     upsample_add(&w, &keep[S32], &keep[S16], &a[S16]);
-    dp_unit(&w, 25, &a[S16], &b[S16], &net->p4);           /* P4 */
+    dp_unit(&w, 25, &a[S16], &net->p4);                    /* P4 */
 
     upsample_add(&w, &net->p4, &keep[S8], &a[S8]);
     fu_tensor *p3 = &b[S4];                                /* the S4 buffers are free by now */
-    dp_unit(&w, 27, &a[S8], &b[S8], p3);                   /* P3 */
+    dp_unit(&w, 27, &a[S8], p3);                           /* P3 */
 
-    head(&w, 29, p3, &b[S8], &net->head[0]);
-    head(&w, 31, &net->p4, &b[S16], &net->head[1]);
-    head(&w, 33, &keep[S32], &b[S32], &net->head[2]);
+    head(&w, 29, p3, &net->head[0]);
+    head(&w, 31, &net->p4, &net->head[1]);
+    head(&w, 33, &keep[S32], &net->head[2]);
+    return 0;
 }
 
 const fu_tensor *fu_yunet_output(const fu_yunet *net, int level)

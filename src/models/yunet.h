@@ -32,8 +32,8 @@ void fu_yunet_destroy(fu_yunet *net);
 fu_tensor *fu_yunet_input(fu_yunet *net, int h, int w);
 
 /* Run the network on the input tensor with the given kernels, splitting rows over the pool
- * (may be NULL). */
-void fu_yunet_forward(fu_yunet *net, const fu_kernels *k, fu_pool *pool);
+ * (may be NULL). 0, or -1 when the scratch for a larger pool than before cannot be had. */
+int fu_yunet_forward(fu_yunet *net, const fu_kernels *k, fu_pool *pool);
 
 /* Output of level i (0: stride 8, 1: stride 16, 2: stride 32) after fu_yunet_forward. */
 const fu_tensor *fu_yunet_output(const fu_yunet *net, int level);

@@ -29,33 +29,39 @@ static void conv3x3s2_px1(const fu_tensor *in, float *o, const float *w, const f
     _mm256_storeu_ps(o + 8, _mm256_max_ps(a1, z));
 }
 
-/* Four neighbouring output pixels at once, so each weight load serves four FMAs. Same per-lane
- * order as conv3x3s2_px1 and the reference. */
-static void conv3x3s2_px4(const fu_tensor *in, float *o, const float *w, const float *b, int y,
+/* CONV_RUN neighbouring output pixels at once, so each weight load serves CONV_RUN FMAs; the
+ * loops over the run are unrolled so the accumulators stay in registers. Same per-lane order
+ * as conv3x3s2_px1 and the reference. */
+#define CONV_RUN 6
+static void conv3x3s2_run(const fu_tensor *in, float *o, const float *w, const float *b, int y,
                           int x)
 {
-    __m256 a[4][2];
-    for (int i = 0; i < 4; i++) {
-        a[i][0] = _mm256_loadu_ps(b);
-        a[i][1] = _mm256_loadu_ps(b + 8);
+    __m256 a0[CONV_RUN], a1[CONV_RUN];
+#pragma GCC unroll 6
+    for (int i = 0; i < CONV_RUN; i++) {
+        a0[i] = _mm256_loadu_ps(b);
+        a1[i] = _mm256_loadu_ps(b + 8);
     }
     for (int ky = 0; ky < 3; ky++)
         for (int kx = 0; kx < 3; kx++) {
             const float *p = fu_tensor_at(in, 2 * y + ky - 1, 2 * x + kx - 1);
             const float *wk = w + (ky * 3 + kx) * 3 * 16;
+#pragma GCC unroll 3
             for (int ci = 0; ci < 3; ci++) {
                 __m256 w0 = _mm256_loadu_ps(wk + ci * 16), w1 = _mm256_loadu_ps(wk + ci * 16 + 8);
-                for (int i = 0; i < 4; i++) {
+#pragma GCC unroll 6
+                for (int i = 0; i < CONV_RUN; i++) {
                     __m256 v = _mm256_broadcast_ss(p + i * 6 + ci);   /* stride 2 pixels of 3 */
-                    a[i][0] = _mm256_fmadd_ps(v, w0, a[i][0]);
-                    a[i][1] = _mm256_fmadd_ps(v, w1, a[i][1]);
+                    a0[i] = _mm256_fmadd_ps(v, w0, a0[i]);
+                    a1[i] = _mm256_fmadd_ps(v, w1, a1[i]);
                 }
             }
         }
     const __m256 z = _mm256_setzero_ps();
-    for (int i = 0; i < 4; i++) {
-        _mm256_storeu_ps(o + i * 16, _mm256_max_ps(a[i][0], z));
-        _mm256_storeu_ps(o + i * 16 + 8, _mm256_max_ps(a[i][1], z));
+#pragma GCC unroll 6
+    for (int i = 0; i < CONV_RUN; i++) {
+        _mm256_storeu_ps(o + i * 16, _mm256_max_ps(a0[i], z));
+        _mm256_storeu_ps(o + i * 16 + 8, _mm256_max_ps(a1[i], z));
     }
 }
 
@@ -68,8 +74,8 @@ static void conv3x3s2_avx2(const fu_tensor *in, fu_tensor *out, const float *w, 
     }
     for (int y = y0; y < y1; y++) {
         int x = 0;
-        for (; x + 4 <= out->w; x += 4)
-            conv3x3s2_px4(in, fu_tensor_at(out, y, x), w, b, y, x);
+        for (; x + CONV_RUN <= out->w; x += CONV_RUN)
+            conv3x3s2_run(in, fu_tensor_at(out, y, x), w, b, y, x);
         for (; x < out->w; x++)
             conv3x3s2_px1(in, fu_tensor_at(out, y, x), w, b, y, x);
     }
@@ -146,6 +152,47 @@ static void pointwise_avx2(const fu_tensor *in, fu_tensor *out, const float *w, 
     }
 }
 
+/* One output pixel, eight channels: the nine taps in the reference's order. */
+static inline __m256 depthwise_px1(const float *p, int c_n, int row, const __m256 *wk, __m256 acc)
+{
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + ky * row + kx * c_n), wk[3 * ky + kx], acc);
+    return acc;
+}
+
+/* DW_RUN neighbouring output pixels, eight channels, taps w (of channel 0 of the block): each
+ * input vector of a kernel row is loaded once and serves the (up to three) outputs it is a tap
+ * of. Streaming the input columns left to right gives every output its taps in the
+ * reference's order (kx 0, 1, 2 within a row, the rows top to bottom). */
+#define DW_RUN 8
+static inline void depthwise_run(const float *p, float *o, int c_n, int row, const float *w,
+                                 __m256 bias, int relu)
+{
+    __m256 a[DW_RUN];
+#pragma GCC unroll 8
+    for (int i = 0; i < DW_RUN; i++)
+        a[i] = bias;
+    for (int ky = 0; ky < 3; ky++, p += row) {
+        const __m256 w0 = _mm256_loadu_ps(w + 3 * ky * c_n);
+        const __m256 w1 = _mm256_loadu_ps(w + (3 * ky + 1) * c_n);
+        const __m256 w2 = _mm256_loadu_ps(w + (3 * ky + 2) * c_n);
+#pragma GCC unroll 10
+        for (int j = 0; j < DW_RUN + 2; j++) {
+            const __m256 v = _mm256_loadu_ps(p + j * c_n);
+            if (j >= 2)
+                a[j - 2] = _mm256_fmadd_ps(v, w2, a[j - 2]);
+            if (j >= 1 && j - 1 < DW_RUN)
+                a[j - 1] = _mm256_fmadd_ps(v, w1, a[j - 1]);
+            if (j < DW_RUN)
+                a[j] = _mm256_fmadd_ps(v, w0, a[j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < DW_RUN; i++)
+        _mm256_storeu_ps(o + i * c_n, relu ? _mm256_max_ps(a[i], _mm256_setzero_ps()) : a[i]);
+}
+
 static void depthwise_avx2(const fu_tensor *in, fu_tensor *out, const float *w, const float *b,
                            int relu, int y0, int y1)
 {
@@ -156,28 +203,23 @@ static void depthwise_avx2(const fu_tensor *in, fu_tensor *out, const float *w, 
     }
     const __m256 zero = _mm256_setzero_ps();
     const int row = (in->w + 2) * c_n;
-    for (int c = 0; c < c_n; c += 8) {
-        __m256 wk[9];
-        for (int k = 0; k < 9; k++)
-            wk[k] = _mm256_loadu_ps(w + k * c_n + c);
-        const __m256 bias = _mm256_loadu_ps(b + c);
-        for (int y = y0; y < y1; y++) {
-            const float *p = fu_tensor_at(in, y - 1, -1) + c;
-            float *o = fu_tensor_at(out, y, 0) + c;
-            for (int x = 0; x < out->w; x++, p += c_n, o += c_n) {
-                __m256 acc = bias;
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p), wk[0], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + c_n), wk[1], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2 * c_n), wk[2], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + row), wk[3], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + row + c_n), wk[4], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + row + 2 * c_n), wk[5], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2 * row), wk[6], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2 * row + c_n), wk[7], acc);
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2 * row + 2 * c_n), wk[8], acc);
-                _mm256_storeu_ps(o, relu ? _mm256_max_ps(acc, zero) : acc);
+    /* DW_RUN pixels at a time, all channel blocks of them before the next run: the input
+     * lines they read are fetched into L1 once and used whole; the taps are reloaded from L1 */
+    for (int y = y0; y < y1; y++) {
+        const float *p = fu_tensor_at(in, y - 1, -1);
+        float *o = fu_tensor_at(out, y, 0);
+        int x = 0;
+        for (; x + DW_RUN <= out->w; x += DW_RUN, p += DW_RUN * c_n, o += DW_RUN * c_n)
+            for (int c = 0; c < c_n; c += 8)
+                depthwise_run(p + c, o + c, c_n, row, w + c, _mm256_loadu_ps(b + c), relu);
+        for (; x < out->w; x++, p += c_n, o += c_n)
+            for (int c = 0; c < c_n; c += 8) {
+                __m256 wk[9];
+                for (int k = 0; k < 9; k++)
+                    wk[k] = _mm256_loadu_ps(w + k * c_n + c);
+                __m256 acc = depthwise_px1(p + c, c_n, row, wk, _mm256_loadu_ps(b + c));
+                _mm256_storeu_ps(o + c, relu ? _mm256_max_ps(acc, zero) : acc);
             }
-        }
     }
 }
 

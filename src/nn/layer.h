@@ -31,6 +31,18 @@ typedef struct fu_conv_weights {
 void fu_layer_conv(const fu_kernels *k, fu_pool *pool, const fu_conv_weights *L,
                    const fu_tensor *in, fu_tensor *out, int relu);
 
+/* out = dw(pw(in)): a 1x1 conv (linear) then a depthwise 3x3 (relu when `relu`), as one pass
+ * that never holds pw(in) whole. Each thread does its output rows in strips of FU_DP_STRIP,
+ * pw's rows for a strip (and the one above and below) in its share of `scratch`, so they are
+ * still in cache when dw reads them; the results are those of the two fu_layer_conv calls.
+ * in != out (a thread's first strip reads the row above its own). `scratch` holds at least
+ * fu_layer_dp_scratch(w, pw->cout, fu_pool_size(pool)) floats for in's width w. */
+#define FU_DP_STRIP 8
+size_t fu_layer_dp_scratch(int w, int c, int nthreads);
+void fu_layer_dp(const fu_kernels *k, fu_pool *pool, const fu_conv_weights *pw,
+                 const fu_conv_weights *dw, const fu_tensor *in, fu_tensor *out, int relu,
+                 float *scratch);
+
 /* out = 2x2 max pool of in, stride 2. */
 void fu_layer_maxpool(const fu_kernels *k, fu_pool *pool, const fu_tensor *in, fu_tensor *out);
 

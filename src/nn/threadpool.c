@@ -103,6 +103,11 @@ void fu_pool_destroy(fu_pool *pool)
     free(pool);
 }
 
+int fu_pool_size(const fu_pool *pool)
+{
+    return pool ? pool->nthreads : 1;
+}
+
 void fu_pool_run(fu_pool *pool, void (*fn)(void *ctx, int ith, int nth), void *ctx)
 {
     if (!pool || pool->nthreads == 1) {

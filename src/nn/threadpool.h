@@ -15,4 +15,7 @@ void fu_pool_destroy(fu_pool *pool);
  * when all calls have returned. pool == NULL runs fn(ctx, 0, 1) on the caller's thread. */
 void fu_pool_run(fu_pool *pool, void (*fn)(void *ctx, int ith, int nth), void *ctx);
 
+/* The nth that fu_pool_run passes: the pool's threads, 1 for NULL. */
+int fu_pool_size(const fu_pool *pool);
+
 #endif
