@@ -1,6 +1,7 @@
 /*
  * test_kernels.c - every kernel against the scalar reference, and the reference against a plain
- * textbook convolution, on odd shapes; the network's outputs against thread counts.
+ * textbook convolution, on odd shapes; the fused 1x1 + depthwise pass against the two layers it
+ * replaces; the network's outputs against thread counts.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "nn/kernels.h"
+#include "nn/layer.h"
 #include "nn/threadpool.h"
 #include "models/yunet.h"
 #include "models/yunet_weights.h"
@@ -76,7 +78,7 @@ static void require_avx2(void)
     skip();
 }
 
-static const int shapes[][2] = {{1, 1}, {1, 7}, {3, 5}, {4, 4}, {5, 9}, {7, 13}, {8, 3}};
+static const int shapes[][2] = {{1, 1}, {1, 7}, {3, 5}, {4, 4}, {5, 9}, {7, 13}, {8, 3}, {3, 37}};
 
 static void test_pointwise_matches_textbook_and_avx2(void **state)
 {
@@ -210,6 +212,40 @@ static void test_add_matches_definition_and_avx2(void **state)
     }
 }
 
+/* fu_layer_dp gives what the 1x1 layer and then the depthwise layer give, bit for bit: heights
+ * of one strip, several and a part, split over threads, both kernel sets. */
+static void test_fused_pair_equals_the_two_layers(void **state)
+{
+    (void)state;
+    require_avx2();
+    static const int dims[][2] = {{1, 5}, {2, 9}, {FU_DP_STRIP, 8}, {19, 21}, {40, 3}};
+    static const int chans[][2] = {{16, 16}, {16, 64}, {64, 16}};
+    const fu_kernels *ks[] = {&fu_kernels_ref, &fu_kernels_avx2};
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+        for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++)
+            for (int threads = 1; threads <= 3; threads += 2) {
+                int h = dims[d][0], w = dims[d][1], ci = chans[c][0], co = chans[c][1];
+                fu_conv_weights pw = {"pw", FU_CONV_PW, ci, co, randv((size_t)ci * co), randv((size_t)co)};
+                fu_conv_weights dw = {"dw", FU_CONV_DW, co, co, randv((size_t)9 * co), randv((size_t)co)};
+                fu_tensor in = make(h, w, ci, 1), tmp = make(h, w, co, 0);
+                fu_tensor two = make(h, w, co, 0), fused = make(h, w, co, 0);
+                fu_pool *pool = threads > 1 ? fu_pool_create(threads) : NULL;
+                float *scratch = calloc(fu_layer_dp_scratch(w, co, threads), sizeof(float));
+                assert_non_null(scratch);
+                for (size_t ki = 0; ki < 2; ki++)
+                    for (int relu = 0; relu < 2; relu++) {
+                        fu_layer_conv(ks[ki], pool, &pw, &in, &tmp, 0);
+                        fu_layer_conv(ks[ki], pool, &dw, &tmp, &two, relu);
+                        memset(fused.data, 0xff, fused.capacity * sizeof(float));   /* NaN */
+                        fu_layer_dp(ks[ki], pool, &pw, &dw, &in, &fused, relu, scratch);
+                        assert_same(&two, &fused);
+                    }
+                fu_pool_destroy(pool);
+                free(scratch); free(in.data); free(tmp.data); free(two.data); free(fused.data);
+                free((void *)pw.w); free((void *)pw.b); free((void *)dw.w); free((void *)dw.b);
+            }
+}
+
 static void test_tensor_shape_rejects_over_capacity(void **state)
 {
     (void)state;
@@ -287,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_conv3x3s2_matches_textbook_and_avx2),
         cmocka_unit_test(test_maxpool_and_upsample_add),
         cmocka_unit_test(test_add_matches_definition_and_avx2),
+        cmocka_unit_test(test_fused_pair_equals_the_two_layers),
         cmocka_unit_test(test_tensor_shape_rejects_over_capacity),
         cmocka_unit_test(test_network_independent_of_threads_and_simd),
         cmocka_unit_test(test_embedded_model_identity),
